@@ -1,0 +1,67 @@
+"""openmoe-bft — Byzantine-fault-tolerant consensus for Mixture-of-Experts routing.
+
+The headline names are importable from here; each lives in its own module::
+
+    from openmoe_bft import BFTRouter, settle_batch, quorum_size
+
+Names are resolved lazily on first use, so ``import openmoe_bft`` does no work
+(and does not import numpy) until you touch something.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+# public name -> module that defines it. Later modules add their headline names here.
+_EXPORTS: dict[str, str] = {
+    "BFTConsensus": "openmoe_bft.bft",
+    "BFTLedger": "openmoe_bft.bft",
+    "BFTRouter": "openmoe_bft.bft",
+    "BatchSettlement": "openmoe_bft.bft",
+    "RoutingDecision": "openmoe_bft.bft",
+    "Settlement": "openmoe_bft.bft",
+    "assignment_hash": "openmoe_bft.bft",
+    "decision_threshold": "openmoe_bft.bft",
+    "quorum_size": "openmoe_bft.bft",
+    "settle_batch": "openmoe_bft.bft",
+    "tolerated_faults": "openmoe_bft.bft",
+    "NoConsensusError": "openmoe_bft.errors",
+    "OpenMoEBFTError": "openmoe_bft.errors",
+    "InvalidInput": "openmoe_bft.errors",
+    "Store": "openmoe_bft.store",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .bft import (
+        BatchSettlement,
+        BFTConsensus,
+        BFTLedger,
+        BFTRouter,
+        RoutingDecision,
+        Settlement,
+        assignment_hash,
+        decision_threshold,
+        quorum_size,
+        settle_batch,
+        tolerated_faults,
+    )
+    from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
+    from .store import Store
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openmoe_bft' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
