@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+
+from openmoe_bft import settle_batch
+from openmoe_bft.bft import batch as batch_mod
+from openmoe_bft.errors import InvalidInput
+
+
+def honest_batch(rng, r, t, e, k):
+    truth = np.stack([rng.choice(e, k, replace=False) for _ in range(t)])
+    props = np.broadcast_to(truth, (r, t, k)).copy()
+    for i in range(r):  # each replica lists its set in its own order
+        props[i] = np.take_along_axis(props[i], np.argsort(rng.random((t, k)), axis=1), axis=1)
+    return truth, props
+
+
+def test_small_example_counts():
+    p = np.array([
+        [[0, 1], [2, 3], [0, 1]],
+        [[1, 0], [3, 2], [0, 2]],
+        [[0, 1], [2, 3], [5, 5]],   # duplicate id: an abstention
+        [[2, 3], [2, 3], [0, 9]],   # 9 is out of range: an abstention
+    ])
+    s = settle_batch(p, num_experts=8, replica_ids=["a", "b", "c", "d"])
+    assert s.expert_ids.tolist() == [[0, 1], [2, 3], [-1, -1]]
+    assert s.dispatched.tolist() == [True, True, False]
+    assert s.votes[:2].tolist() == [3, 4]
+    assert s.disagreements.tolist() == [0, 0, 0, 1]
+    assert s.abstentions.tolist() == [0, 0, 1, 1]
+    assert s.flagged_replicas == ("d",)
+    assert (s.n, s.f, s.quorum, s.threshold) == (4, 1, 3, 3)
+    assert s.to_dict()["replicas"]["d"] == {"disagreements": 1, "abstentions": 1}
+
+
+@pytest.mark.parametrize("e, k", [(8, 1), (8, 3), (64, 2), (64, 8), (63, 2), (65, 2), (300, 4), (300, 8), (5000, 8)])
+def test_every_key_mode_settles_correctly(e, k):
+    rng = np.random.default_rng(e * 100 + k)
+    truth, props = honest_batch(rng, 7, 500, e, k)
+    props[5] = rng.integers(-3, e + 3, props[5].shape)  # random garbage
+    props[6] = props[6] + 1  # drifting
+    s = settle_batch(props, num_experts=e)
+    assert s.dispatched.all()
+    assert (s.expert_ids == np.sort(truth, axis=1)).all()
+    assert s.disagreements[:5].tolist() == [0] * 5 and s.disagreements[5] > 400
+
+
+def test_hash_collisions_cost_dispatch_never_correctness(monkeypatch):
+    def all_collide(s, valid):
+        keys = np.ones(s.shape[:-1], dtype=np.uint64)
+        return keys * valid
+
+    monkeypatch.setattr(batch_mod, "_keys_hashed", all_collide)
+    rng = np.random.default_rng(0)
+    truth, props = honest_batch(rng, 4, 200, 5000, 8)
+    props[3] = rng.integers(0, 5000, props[3].shape)
+    s = settle_batch(props, num_experts=5000)
+    # every set "hashes" to the same key, yet only exactly-equal sets are counted
+    assert (s.expert_ids[s.dispatched] == np.sort(truth, axis=1)[s.dispatched]).all()
+    props[:2] = rng.integers(0, 5000, props[:2].shape)
+    s = settle_batch(props, num_experts=5000)
+    assert not s.dispatched.any()
+
+
+def test_top1_as_2d_and_lists():
+    s = settle_batch([[1, 2, 3], [1, 2, 0], [1, 0, 3]], num_experts=4)
+    assert s.expert_ids[:, 0].tolist() == [1, 2, 3] and s.k == 1
+
+
+def test_zero_tokens():
+    s = settle_batch(np.zeros((4, 0, 2), dtype=np.int64), num_experts=8)
+    assert s.num_tokens == 0 and s.expert_ids.shape == (0, 2)
+
+
+def test_logits_path_nan_rows_abstain_and_match_proposals():
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((300, 16)).astype(np.float32)
+    logits = np.stack([base] * 4)
+    logits[3, :10] = np.nan
+    logits[2, 10:20, 3] = np.inf
+    s = settle_batch(logits=logits, k=2)
+    assert s.dispatched.all() and s.abstentions.tolist() == [0, 0, 10, 10]
+    truth = np.sort(np.argsort(-base, axis=1)[:, :2], axis=1)
+    assert (s.expert_ids == truth).all()
+    props = np.argpartition(-logits.astype(np.float64), 1, axis=-1)[..., :2]
+    s2 = settle_batch(props, num_experts=16)
+    assert (s2.expert_ids[20:] == s.expert_ids[20:]).all()
+
+
+def test_invalid_raise_mode_names_replica_and_token():
+    p = np.array([[[0, 1]], [[0, 1]], [[0, 8]]])
+    with pytest.raises(InvalidInput, match=r"replica 'replica-2' proposed \[0, 8\] for token 0"):
+        settle_batch(p, num_experts=8, invalid="raise")
+    with pytest.raises(InvalidInput, match="non-finite"):
+        settle_batch(logits=np.array([[[0.0, np.nan]]]), k=1, invalid="raise")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(proposals=np.zeros((0, 3, 2), dtype=int), num_experts=4), "at least one replica"),
+        (dict(proposals=np.zeros((2, 3, 2, 1), dtype=int), num_experts=4), "shape"),
+        (dict(proposals=np.zeros((2, 3, 2)), num_experts=4), "integers"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=bool), num_experts=4), "integers"),
+        (dict(proposals=np.zeros((2, 3, 5), dtype=int), num_experts=4), "larger than"),
+        (dict(proposals=np.zeros((2, 3, 0), dtype=int), num_experts=4), "at least 1"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int)), "num_experts is required"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int), num_experts=0), "num_experts"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int), num_experts=4, k=3), "k="),
+        (dict(proposals=[np.zeros((3, 2), int), np.zeros((4, 2), int)], num_experts=4), "same number of tokens"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int), num_experts=4, replica_ids=["a", "a"]), "duplicate"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int), num_experts=4, replica_ids=["a"]), "1 ids for 2"),
+        (dict(proposals=np.zeros((2, 3, 2), dtype=int), num_experts=4, invalid="ignore"), "invalid"),
+        (dict(), "exactly one"),
+        (dict(proposals=np.zeros((1, 1, 1), dtype=int), logits=np.zeros((1, 1, 2))), "exactly one"),
+        (dict(logits=np.zeros((2, 3, 4))), "k is required"),
+        (dict(logits=np.zeros((2, 3, 4)), k=5), "larger than"),
+        (dict(logits=np.zeros((2, 3, 4)), k=0), "k"),
+        (dict(logits=np.zeros((3, 4)), k=1), "shape"),
+        (dict(logits=np.array([[["a", "b"]]]), k=1), "numeric"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(InvalidInput, match=match):
+        settle_batch(**kwargs)
+
+
+def test_torch_tensors_are_accepted():
+    torch = pytest.importorskip("torch")
+    props = torch.tensor([[[0, 1]], [[1, 0]], [[0, 1]]])
+    s = settle_batch(props, num_experts=4)
+    assert s.expert_ids.tolist() == [[0, 1]]
+    logits = torch.randn(5, 8).expand(3, 5, 8)
+    s = settle_batch(logits=logits, k=2)
+    assert s.dispatched.all()
+
+
+def test_input_is_not_modified():
+    rng = np.random.default_rng(3)
+    _, props = honest_batch(rng, 4, 50, 64, 2)
+    before = props.copy()
+    settle_batch(props, num_experts=64)
+    assert (props == before).all()

@@ -1,0 +1,27 @@
+import pytest
+
+from openmoe_bft import errors
+from openmoe_bft.errors import InvalidInput, InvalidType, NoConsensusError, OpenMoEBFTError
+
+
+def test_hierarchy_is_one_tree_and_keeps_builtin_bases():
+    assert issubclass(InvalidInput, OpenMoEBFTError) and issubclass(InvalidInput, ValueError)
+    assert issubclass(InvalidType, InvalidInput) and issubclass(InvalidType, TypeError)
+    assert issubclass(NoConsensusError, OpenMoEBFTError)
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), OpenMoEBFTError)
+
+
+def test_invalid_input_names_the_argument():
+    exc = InvalidInput("expected at least 1 node, got 0", argument="n")
+    assert exc.argument == "n"
+    assert str(exc) == "n: expected at least 1 node, got 0"
+    assert exc.diagnostics() == str(exc)
+
+
+def test_no_consensus_error_carries_settlement_and_decision():
+    exc = NoConsensusError("split", settlement="S", decision="D")
+    assert (exc.settlement, exc.decision) == ("S", "D")
+    assert "Nothing was dispatched" in exc.diagnostics()
+    with pytest.raises(RuntimeError):
+        raise exc
