@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openmoe_bft.canonical import canonical_bytes, canonical_json, from_tagged, to_tagged, value_hash
+from openmoe_bft.canonical import (
+    canonical_bytes,
+    canonical_json,
+    from_tagged,
+    to_tagged,
+    value_hash,
+)
 from openmoe_bft.errors import InvalidInput, InvalidType
 
 

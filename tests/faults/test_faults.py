@@ -27,10 +27,7 @@ def scenario(draw, over_f=False):
     n = draw(st.integers(1, 31))
     f = tolerated_faults(n)
     if over_f:
-        if f + 1 > n:
-            faulty = n
-        else:
-            faulty = draw(st.integers(f + 1, n))
+        faulty = draw(st.integers(f + 1, n))
     else:
         faulty = draw(st.integers(0, f))
     behaviours = [HONEST] * (n - faulty) + [draw(st.sampled_from(FAULTS)) for _ in range(faulty)]

@@ -78,7 +78,7 @@ class BatchSettlement:
     @property
     def flagged_replicas(self) -> tuple[str, ...]:
         """Replicas that disagreed with a dispatched decision at least once."""
-        return tuple(rid for rid, d in zip(self.replica_ids, self.disagreements) if d > 0)
+        return tuple(rid for rid, d in zip(self.replica_ids, self.disagreements, strict=True) if d > 0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (per-replica counts; not the per-token arrays)."""
@@ -94,7 +94,7 @@ class BatchSettlement:
             "num_experts": self.num_experts,
             "replicas": {
                 rid: {"disagreements": int(d), "abstentions": int(a)}
-                for rid, d, a in zip(self.replica_ids, self.disagreements, self.abstentions)
+                for rid, d, a in zip(self.replica_ids, self.disagreements, self.abstentions, strict=True)
             },
             "flagged_replicas": list(self.flagged_replicas),
         }
@@ -167,9 +167,10 @@ def _keys_bitmask(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.nda
     if ids.dtype != np.int64 and ids.dtype != np.uint64:
         ids = ids.astype(np.int64)
     bits = np.left_shift(_ONE, ids.view(np.uint64))  # out-of-range / negative -> 0
-    keys = bits[..., 0].copy() if k > 1 else bits[..., 0]
-    for j in range(1, k):
-        keys += bits[..., j]  # a duplicate id carries, so the popcount drops below k
+    # a duplicate id carries in the sum, so its popcount drops below k
+    keys = np.add(bits[..., 0], bits[..., 1]) if k > 1 else bits[..., 0]
+    for j in range(2, k):
+        keys += bits[..., j]
     valid = np.bitwise_count(keys) == k
     if num_experts < 64:
         valid &= keys < np.uint64(1 << num_experts)
