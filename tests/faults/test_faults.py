@@ -26,10 +26,7 @@ EXPERTS, K, TOKENS = 8, 2, 40
 def scenario(draw, over_f=False):
     n = draw(st.integers(1, 31))
     f = tolerated_faults(n)
-    if over_f:
-        faulty = draw(st.integers(f + 1, n))
-    else:
-        faulty = draw(st.integers(0, f))
+    faulty = draw(st.integers(f + 1, n)) if over_f else draw(st.integers(0, f))
     behaviours = [HONEST] * (n - faulty) + [draw(st.sampled_from(FAULTS)) for _ in range(faulty)]
     order = draw(st.permutations(range(n)))
     seed = draw(st.integers(0, 2**32 - 1))
