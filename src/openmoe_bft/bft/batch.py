@@ -180,10 +180,7 @@ def _keys_bitmask(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.nda
 def _keys_packed(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted ids packed into a uint64 key (+1, so 0 = invalid)."""
     k = ids.shape[-1]
-    s = np.sort(ids.astype(np.int64, copy=False), axis=-1)
-    valid = (s[..., 0] >= 0) & (s[..., -1] < num_experts)
-    if k > 1:
-        valid &= (np.diff(s, axis=-1) > 0).all(axis=-1)
+    s, valid = _sorted_rows(ids, num_experts)
     bits = _bits(num_experts)
     keys = np.zeros(s.shape[:-1], dtype=np.uint64)
     for j in range(k):
@@ -198,6 +195,7 @@ def _bits(num_experts: int) -> int:
 
 
 def _sorted_rows(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each proposal's ids sorted, and whether it is k distinct ids in [0, num_experts)."""
     k = ids.shape[-1]
     s = np.sort(ids.astype(np.int64, copy=False), axis=-1)
     valid = (s[..., 0] >= 0) & (s[..., -1] < num_experts)

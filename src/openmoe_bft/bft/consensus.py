@@ -139,22 +139,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _check_node_id(node_id: Any) -> str:
-    if not isinstance(node_id, str) or not node_id:
+def _nonempty_str(value: Any, what: str, argument: str) -> str:
+    if not isinstance(value, str) or not value:
         raise InvalidType(
-            f"expected a non-empty str node id, got {type(node_id).__name__} {node_id!r}",
-            argument="node_id",
+            f"expected a non-empty str {what}, got {type(value).__name__} {value!r:.60}",
+            argument=argument,
         )
-    return node_id
+    return value
+
+
+def _check_node_id(node_id: Any) -> str:
+    return _nonempty_str(node_id, "node id", "node_id")
 
 
 def _check_hash(value_hash: Any) -> str:
-    if not isinstance(value_hash, str) or not value_hash:
-        raise InvalidType(
-            f"expected a non-empty str value hash, got {type(value_hash).__name__}",
-            argument="value_hash",
-        )
-    return value_hash
+    return _nonempty_str(value_hash, "value hash", "value_hash")
 
 
 class BFTConsensus:

@@ -26,7 +26,14 @@ from ..canonical import from_tagged, to_tagged
 from ..canonical import value_hash as _value_hash
 from ..errors import InvalidInput, InvalidType
 from ..store import Store, open_store
-from .consensus import _UNSET, BFTConsensus, Settlement, _check_hash, _check_node_id
+from .consensus import (
+    _UNSET,
+    BFTConsensus,
+    Settlement,
+    _check_hash,
+    _check_node_id,
+    _nonempty_str,
+)
 
 __all__ = ["BFTLedger", "Ballot"]
 
@@ -66,13 +73,16 @@ class Ballot:
 
 
 def _check_round_id(round_id: Any) -> str:
-    if not isinstance(round_id, str) or not round_id:
-        raise InvalidType(
-            f"expected a non-empty str session / round id, got {type(round_id).__name__} "
-            f"{round_id!r}",
-            argument="session_id",
+    return _nonempty_str(round_id, "session / round id", "session_id")
+
+
+def _check_size(rnd: BFTConsensus, total_nodes: int) -> None:
+    if rnd.total_nodes != total_nodes:
+        raise InvalidInput(
+            f"round {rnd.round_id!r} has {rnd.total_nodes} nodes, not {total_nodes}; "
+            "use a new session id for a different replica set",
+            argument="total_nodes",
         )
-    return round_id
 
 
 class BFTLedger:
@@ -98,12 +108,8 @@ class BFTLedger:
         if rnd is None:
             rnd = BFTConsensus(total_nodes=total_nodes, round_id=session_id, nodes=nodes)
             self._rounds[session_id] = rnd
-        elif rnd.total_nodes != total_nodes:
-            raise InvalidInput(
-                f"round {session_id!r} has {rnd.total_nodes} nodes, not {total_nodes}; "
-                "use a new session id for a different replica set",
-                argument="total_nodes",
-            )
+        else:
+            _check_size(rnd, total_nodes)
         return rnd
 
     def status(self, session_id: str) -> BFTConsensus | None:
@@ -169,12 +175,8 @@ class BFTLedger:
         rnd = existing if existing is not None else BFTConsensus(
             total_nodes=total_nodes, round_id=session_id, nodes=nodes
         )
-        if existing is not None and existing.total_nodes != total_nodes:
-            raise InvalidInput(
-                f"round {session_id!r} has {existing.total_nodes} nodes, not {total_nodes}; "
-                "use a new session id for a different replica set",
-                argument="total_nodes",
-            )
+        if existing is not None:
+            _check_size(existing, total_nodes)
         prepared = [self._prepare(b) for b in ballots]
         rnd.check_can_join(p[0] for p in prepared)
         if self._store is not None:
