@@ -132,6 +132,8 @@ def test_torch_tensors_are_accepted():
     logits = torch.randn(5, 8).expand(3, 5, 8)
     s = settle_batch(logits=logits, k=2)
     assert s.dispatched.all()
+    s16 = settle_batch(logits=logits.to(torch.bfloat16), k=2)
+    assert s16.num_tokens == 5
 
 
 def test_input_is_not_modified():

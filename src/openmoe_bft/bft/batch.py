@@ -104,7 +104,10 @@ def _to_numpy(x: Any, argument: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
     if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if str(x.dtype) in ("torch.bfloat16", "torch.float16"):
+            x = x.float()  # numpy has no bfloat16; widen before handing over
+        return x.numpy()
     if isinstance(x, (list, tuple)):
         parts = [_to_numpy(p, f"{argument}[{i}]") if not np.isscalar(p) else p for i, p in enumerate(x)]
         shapes = {np.shape(p) for p in parts}
