@@ -39,6 +39,7 @@ __all__ = ["BFTRouter", "RoutingDecision", "assignment_hash", "Replica"]
 
 Replica = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
 _NO_PROPOSAL: Any = object()
+_STILL_RUNNING = "still running an earlier call that timed out"
 
 
 def assignment_hash(expert_key: Any) -> str:
@@ -295,6 +296,15 @@ class BFTRouter:
                 )
             return self._executor
 
+    def _submit(self, rid: str, fn: Replica, token: Any) -> cf.Future[Any] | None:
+        """Start ``fn(token)`` on the pool, or None while its last timed-out call still runs
+        (so a hung replica holds at most one worker thread)."""
+        stuck = self._stuck.get(rid)
+        if stuck is not None and not stuck.done():
+            return None
+        self._stuck.pop(rid, None)
+        return self._pool().submit(_call_sync, fn, token)
+
     def _ask_all(self, token: Any) -> tuple[dict[str, Any], dict[str, str]]:
         proposals: dict[str, Any] = {}
         failures: dict[str, str] = {}
@@ -305,15 +315,13 @@ class BFTRouter:
                 except Exception as exc:
                     failures[rid] = f"raised {type(exc).__name__}: {_short(exc)}"
             return proposals, failures
-        pool = self._pool()
         futures: dict[str, cf.Future[Any]] = {}
         for rid, fn in self._replicas:
-            stuck = self._stuck.get(rid)
-            if stuck is not None and not stuck.done():
-                failures[rid] = "still running an earlier call that timed out"
-                continue
-            self._stuck.pop(rid, None)
-            futures[rid] = pool.submit(_call_sync, fn, token)
+            fut = self._submit(rid, fn, token)
+            if fut is None:
+                failures[rid] = _STILL_RUNNING
+            else:
+                futures[rid] = fut
         cf.wait(futures.values(), timeout=self.timeout)
         for rid, fut in futures.items():
             if not fut.done():
@@ -364,19 +372,15 @@ class BFTRouter:
 
     # -- async API --------------------------------------------------------------
     async def _aask_all(self, token: Any) -> tuple[dict[str, Any], dict[str, str]]:
-        pool = self._pool()
-
         async def one(rid: str, fn: Replica) -> tuple[str, Any, str | None]:
             fut: cf.Future[Any] | None = None
             try:
                 if inspect.iscoroutinefunction(fn):
                     aw: Awaitable[Any] = fn(token)
                 else:
-                    stuck = self._stuck.get(rid)
-                    if stuck is not None and not stuck.done():
-                        return rid, None, "still running an earlier call that timed out"
-                    self._stuck.pop(rid, None)
-                    fut = pool.submit(_call_sync, fn, token)
+                    fut = self._submit(rid, fn, token)
+                    if fut is None:
+                        return rid, None, _STILL_RUNNING
                     aw = asyncio.wrap_future(fut)
                 value = await (aw if self.timeout is None else asyncio.wait_for(aw, self.timeout))
                 return rid, value, None
