@@ -229,3 +229,23 @@ def test_decision_to_dict_is_json_ready():
     d = BFTRouter(EXPERTS, replicas=[const(1), boom, const(1), const(1)]).route("tok", session_id="j")
     data = json.loads(json.dumps(d.to_dict()))
     assert data["expert_key"] == 1 and data["abstentions"][0]["node_id"] == "replica-1"
+
+
+def test_async_path_also_does_not_pile_up_hung_sync_replicas():
+    calls = []
+
+    def slow(token):
+        calls.append(token)
+        time.sleep(0.5)
+        return 1
+
+    router = BFTRouter(EXPERTS, replicas=[const(2)] * 3 + [slow], timeout=0.05)
+
+    async def main():
+        return await router.aroute("a"), await router.aroute("b")
+
+    d1, d2 = asyncio.run(main())
+    assert d1.expert_key == d2.expert_key == 2
+    assert "timed out" in d1.abstentions[0].reason and "still running" in d2.abstentions[0].reason
+    assert calls == ["a"]
+    router.close()
