@@ -84,3 +84,17 @@ def test_persistent_failed_call_writes_nothing(tmp_path):
     with pytest.raises(InvalidInput):
         ledger.record("t", [Ballot("b", value=1)], total_nodes=1)
     assert ledger.store.query("SELECT count(*) FROM bft_events") == [(1,)]
+
+
+def test_votes_cast_on_a_round_object_are_persisted_too(tmp_path):
+    path = tmp_path / "v.db"
+    ledger = BFTLedger(path)
+    rnd = ledger.cast_vote("s", "a", "H", total_nodes=4)  # the seed hands back the round ...
+    rnd.vote("b", "H")  # ... and callers vote on it directly
+    rnd.vote("c", "H")
+    rnd.abstain("d", "offline")
+    ledger.round_for("s2", 4).vote("a", value=5)
+    ledger.store.close()
+    again = BFTLedger(path)
+    assert again.settle("s").agreed and again.settle("s").abstained == ("d",)
+    assert again.settle("s2").votes[0].value == 5

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,6 +188,8 @@ class BFTConsensus:
         self._tally: Counter[str] = Counter()
         self._decided: str | None = None
         self._decided_count = 0
+        # set by a persistent BFTLedger: every vote() / abstain() is written there first
+        self._recorder: Callable[[str, str | None, Any, str | None], None] | None = None
 
     # -- arithmetic -------------------------------------------------------------
     @property
@@ -239,13 +241,19 @@ class BFTConsensus:
             value_hash = _value_hash(value)
         _check_hash(value_hash)
         self.check_can_join([node_id])
-        self._apply_vote(node_id, value_hash, value)
+        if self._recorder is not None:
+            self._recorder(node_id, value_hash, value, None)  # persists, then applies
+        else:
+            self._apply_vote(node_id, value_hash, value)
         return self.consensus_reached
 
     def abstain(self, node_id: str, reason: str) -> None:
         """Record that ``node_id`` cast no vote, and why. Ignored if it already voted."""
         self.check_can_join([node_id])
-        self._apply_abstain(node_id, str(reason))
+        if self._recorder is not None:
+            self._recorder(node_id, None, _UNSET, str(reason))
+        else:
+            self._apply_abstain(node_id, str(reason))
 
     def _apply_vote(self, node_id: str, value_hash: str, value: Any = _UNSET) -> None:
         if value is not _UNSET:

@@ -106,8 +106,7 @@ class BFTLedger:
         """Get the round for ``session_id``, creating it (in memory) on first use."""
         rnd = self._rounds.get(_check_round_id(session_id))
         if rnd is None:
-            rnd = BFTConsensus(total_nodes=total_nodes, round_id=session_id, nodes=nodes)
-            self._rounds[session_id] = rnd
+            rnd = self._keep(BFTConsensus(total_nodes=total_nodes, round_id=session_id, nodes=nodes))
         else:
             _check_size(rnd, total_nodes)
         return rnd
@@ -195,12 +194,24 @@ class BFTLedger:
                     "value_hash, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-        self._rounds[session_id] = rnd
+        self._keep(rnd)
         for node, kind, h, v, reason in prepared:
             if kind == "vote":
                 rnd._apply_vote(node, h, v)
             else:
                 rnd._apply_abstain(node, reason)
+        return rnd
+
+    def _keep(self, rnd: BFTConsensus) -> BFTConsensus:
+        """Hold ``rnd``; with a store, route its own vote()/abstain() through record()."""
+        self._rounds[rnd.round_id] = rnd
+        if self._store is not None and rnd._recorder is None:
+            def recorder(node: str, value_hash: str | None, value: Any, reason: str | None) -> None:
+                ballot = (Ballot(node, reason=reason) if reason is not None
+                          else Ballot(node, value_hash=value_hash, value=value))
+                self.record(rnd.round_id, [ballot], total_nodes=rnd.total_nodes)
+
+            rnd._recorder = recorder
         return rnd
 
     @staticmethod
@@ -229,8 +240,7 @@ class BFTLedger:
             rnd = self._rounds.get(round_id)
             if rnd is None:
                 nodes = json.loads(nodes_json) if nodes_json else None
-                rnd = BFTConsensus(total_nodes=total, round_id=round_id, nodes=nodes)
-                self._rounds[round_id] = rnd
+                rnd = self._keep(BFTConsensus(total_nodes=total, round_id=round_id, nodes=nodes))
             if kind == "vote":
                 value = _UNSET if value_json is None else from_tagged(json.loads(value_json))
                 rnd._apply_vote(node, h, value)
