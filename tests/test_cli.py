@@ -61,3 +61,9 @@ def test_settle_file(tmp_path):
     assert data["dispatched"] == 2 and data["flagged_replicas"] == ["replica-3"]
     r = runner.invoke(app, ["settle", str(tmp_path / "missing.npy"), "-e", "8"])
     assert r.exit_code == 2
+
+
+def test_demo_bad_sizes_exit_2_instead_of_hanging():
+    for args in (["--tokens", "0"], ["--replicas", "0"]):
+        r = runner.invoke(app, ["demo", *args])
+        assert r.exit_code == 2, args

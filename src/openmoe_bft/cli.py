@@ -97,12 +97,10 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Settle a synthetic MoE batch with colluding Byzantine router replicas."""
-    from .bft.quorum import tolerated_faults
-    from .demo import run_scenario
+    from .demo import demo_byzantine_counts, run_scenario
 
     try:
-        f = tolerated_faults(replicas)
-        counts = sorted({f, min(f + 1, replicas)})
+        counts = demo_byzantine_counts(replicas)
         results = []
         with Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),

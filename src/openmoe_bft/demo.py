@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .bft.batch import settle_batch
-from .bft.quorum import check_node_count, tolerated_faults
+from .bft.quorum import check_node_count, decision_threshold, tolerated_faults
 from .errors import InvalidInput
 
-__all__ = ["ScenarioResult", "run_scenario", "run_demo"]
+__all__ = ["ScenarioResult", "demo_byzantine_counts", "run_scenario", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ def run_scenario(
         raise InvalidInput(f"expected 0..{n} Byzantine replicas, got {byzantine}", argument="byzantine")
     if not 1 <= k < experts:
         raise InvalidInput(f"expected 1 <= k < experts ({experts}), got {k}", argument="k")
+    for name, value in (("tokens", tokens), ("batch_size", batch_size)):
+        if value < 1:
+            raise InvalidInput(f"expected at least 1, got {value}", argument=name)
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((hidden, experts)).astype(np.float32)
     ids = tuple(f"replica-{i}" for i in range(n))
@@ -114,7 +117,7 @@ def run_scenario(
         replicas=n,
         byzantine=byzantine,
         f=f,
-        threshold=s.threshold,
+        threshold=decision_threshold(n),
         tokens=tokens,
         dispatched=dispatched,
         withheld=tokens - dispatched,
@@ -131,10 +134,15 @@ def run_demo(
     *, tokens: int = 131_072, experts: int = 64, k: int = 2, replicas: int = 7, seed: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> list[ScenarioResult]:
-    """The two default scenarios: ``f`` and ``f + 1`` colluding replicas."""
-    f = tolerated_faults(replicas)
+    """The default scenarios, see :func:`demo_byzantine_counts`."""
     return [
         run_scenario(tokens=tokens, experts=experts, k=k, replicas=replicas, byzantine=b,
                      seed=seed, progress=progress)
-        for b in sorted({f, min(f + 1, replicas)})
+        for b in demo_byzantine_counts(replicas)
     ]
+
+
+def demo_byzantine_counts(replicas: int) -> list[int]:
+    """How many colluding replicas each demo scenario has: ``f``, then ``f + 1`` (capped at n)."""
+    f = tolerated_faults(replicas)
+    return sorted({f, min(f + 1, replicas)})
