@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "OpenMoEBFTError": "openmoe_bft.errors",
     "InvalidInput": "openmoe_bft.errors",
     "Store": "openmoe_bft.store",
+    "AuditChain": "openmoe_bft.receipts",
+    "Receipt": "openmoe_bft.receipts",
+    "VerifyResult": "openmoe_bft.receipts",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -51,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
         tolerated_faults,
     )
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
+    from .receipts import AuditChain, Receipt, VerifyResult
     from .store import Store
 
 

@@ -179,6 +179,15 @@ def settle(
     _out.print(f"dispatched {s.num_dispatched:,}, withheld {s.num_withheld:,}")
 
 
+def _add_subcommands() -> None:
+    from .receipts.cli import app as receipts_app
+
+    app.add_typer(receipts_app, name="receipts")
+
+
+_add_subcommands()
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -543,12 +543,10 @@ class AuditChain:
             if not verifier.verify(receipt.signed_message, receipt.signature):
                 return VerifyResult(False, seq, f"signature verification failed at index {seq}",
                                     checked)
-            if co_key is not None:
-                if receipt.co_signature is None or not as_verifier(co_key).verify(
-                        receipt.signed_message, receipt.co_signature):
-                    return VerifyResult(False, seq,
-                                        f"co-signature verification failed at index {seq}",
-                                        checked)
+            if co_key is not None and (receipt.co_signature is None or not as_verifier(
+                    co_key).verify(receipt.signed_message, receipt.co_signature)):
+                return VerifyResult(False, seq, f"co-signature verification failed at index {seq}",
+                                    checked)
             checked += 1
         return VerifyResult(True, None, "signatures verified", checked, checked)
 

@@ -87,8 +87,7 @@ def _write(fh: IO[bytes], chain: Any, cps: list[Checkpoint], n: int) -> None:
     fh.write(_line({"format": FORMAT, "version": VERSION, "entries": n, "checkpoints": len(cps)}))
     for cp in cps:
         fh.write(_line({"type": "checkpoint", **cp.to_dict()}))
-    count = 0
-    for row in chain.rows():
+    for count, row in enumerate(chain.rows()):
         if count == n:
             break  # appended concurrently after we counted: not in this export
         (seq, trace_id, parent, ts, payload, ph, prev, eh, signer, key_id, sig,
@@ -99,7 +98,6 @@ def _write(fh: IO[bytes], chain: Any, cps: list[Checkpoint], n: int) -> None:
             "payload_hash": ph, "prev_hash": prev, "entry_hash": eh, "signer": signer,
             "key_id": key_id, "signature": sig, "co_signer": co_signer,
             "co_key_id": co_key_id, "co_signature": co_sig}))
-        count += 1
 
 
 def _parse(raw: bytes, what: str, keys: frozenset[str], at: int | None,

@@ -89,7 +89,7 @@ def entry_bytes_json(
     """:func:`entry_bytes` with the trace id already JSON-encoded (verification's hot loop)."""
     p = "null" if parent is None else f'"{parent}"'
     return (f'{{"parent_receipt_id":{p},"payload_hash":"{payload_hash}","prev_hash":"{prev_hash}",'
-            f'"seq":{seq},"timestamp":{ts_text},"trace_id":{trace_json},"v":1}}').encode("utf-8")
+            f'"seq":{seq},"timestamp":{ts_text},"trace_id":{trace_json},"v":1}}').encode()
 
 
 def entry_hash_of(*fields: Any) -> str:
