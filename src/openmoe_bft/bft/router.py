@@ -55,7 +55,8 @@ class RoutingDecision:
     ``result`` is its return value. ``votes`` maps replica id → hash of its counted
     vote and ``proposals`` replica id → what it returned; ``abstentions`` say which
     replicas cast no vote and why; ``equivocators`` lists replicas caught voting two
-    values for this session.
+    values for this session. ``receipt`` is the audit receipt sealing this decision
+    when the router has ``audit=`` (else None).
     """
 
     session_id: str
@@ -73,6 +74,7 @@ class RoutingDecision:
     abstentions: tuple[Abstention, ...] = ()
     equivocators: tuple[str, ...] = ()
     settlement: Settlement | None = field(default=None, repr=False)
+    receipt: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +143,10 @@ class BFTRouter:
     ledger:
         Where votes are recorded (a new in-memory :class:`BFTLedger` by default; pass
         ``BFTLedger("votes.db")`` to persist them).
+    audit:
+        An :class:`~openmoe_bft.receipts.AuditChain`: every decision (dispatched or
+        withheld) is sealed as a receipt before the expert runs; the decision's
+        ``receipt`` field holds it.
     """
 
     def __init__(
@@ -151,6 +157,7 @@ class BFTRouter:
         strict: bool = False,
         timeout: float | None = 5.0,
         ledger: BFTLedger | None = None,
+        audit: Any = None,
     ) -> None:
         self._experts: dict[Any, Callable[[Any], Any] | None] = {}
         self._canon: dict[Any, Any] = {}
@@ -178,6 +185,10 @@ class BFTRouter:
         self.timeout = timeout
         self.strict = bool(strict)
         self.ledger = ledger if ledger is not None else BFTLedger()
+        if audit is not None and not callable(getattr(audit, "append", None)):
+            raise InvalidType(f"audit must be an AuditChain, got {type(audit).__name__}",
+                              argument="audit")
+        self.audit = audit
         self._executor: cf.ThreadPoolExecutor | None = None
         self._stuck: dict[str, cf.Future[Any]] = {}
         self._lock = threading.Lock()
@@ -261,6 +272,10 @@ class BFTRouter:
         )
 
     def _finish(self, token: Any, decision: RoutingDecision, strict: bool | None, dispatch: bool) -> RoutingDecision:
+        if self.audit is not None:  # seal what was decided, before anything runs
+            from ..receipts.sealing import seal_decision
+
+            decision = dataclasses.replace(decision, receipt=seal_decision(self.audit, decision))
         if not decision.consensus:
             if self.strict if strict is None else strict:
                 s = decision.settlement

@@ -148,12 +148,18 @@ def read_export(source: str | os.PathLike[str] | Iterable[bytes]
         if not raw.endswith(b"\n"):
             raise _BadFile(start, f"tree head {i} is missing (the file was truncated)", i)
         obj = _parse(raw[:-1], f"tree head {i}", _CP_KEYS, start, i)
-        if obj.pop("type") != "checkpoint":
-            raise _BadFile(start, f"line {i + 2} should be tree head {i}", i)
+        if obj.pop("type") != "checkpoint" or obj["index"] != i:
+            raise _BadFile(start, f"line {i + 2} should be tree head {i} (a tree head was "
+                                  "deleted, duplicated or moved)", i)
         cps.append(Checkpoint(**obj))
+
+    last_size = cps[-1].size if cps else 0
 
     def rows() -> Iterator[Row]:
         for seq, raw in enumerate(lines):
+            if raw.startswith(b'{"head_hash":'):  # checkpoint lines start so (sorted keys)
+                raise _BadFile(last_size, f"a tree head sits where entry {seq} should be "
+                                          "(duplicated or moved)", len(cps))
             if not raw.endswith(b"\n"):
                 raise _BadFile(seq, f"entry {seq}: the line is damaged (no newline)")
             obj = _parse(raw[:-1], f"entry {seq}", _ENTRY_KEYS, seq)
