@@ -81,3 +81,39 @@ def test_roundtrip_and_hash_stability(value):
     tagged = to_tagged(value)
     again = from_tagged(json.loads(json.dumps(tagged)))
     assert value_hash(again) == value_hash(value)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_canonical_json_fast_path_matches_rfc8785(value):
+    import rfc8785
+
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception:  # noqa: BLE001 - the library refuses: so must we
+        with pytest.raises(InvalidInput):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
+
+
+@pytest.mark.parametrize("value", [{"\U0001f600": 1, "\uffff": 2}, {"k": "\ud800"}, [2**53],
+                                   {1: "int key"}, {"a": [[[[1.0]]]]}, ("t", 1)])
+def test_canonical_json_edge_cases_match_rfc8785(value):
+    import rfc8785
+
+    try:
+        expected = rfc8785.dumps(value)
+    except Exception:  # noqa: BLE001
+        with pytest.raises(InvalidInput):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected

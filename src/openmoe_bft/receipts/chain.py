@@ -40,7 +40,7 @@ from .records import (
     Receipt,
     VerifyResult,
     check_trace_id,
-    entry_bytes,
+    entry_bytes_json,
     format_timestamp,
     parse_timestamp,
     payload_bytes,
@@ -72,11 +72,13 @@ _PAGE = 20_000
 _sha256 = hashlib.sha256
 
 
-def _row_to_receipt(row: Row) -> Receipt:
+def _row_to_receipt(row: Row, timestamp: Any = None) -> Receipt:
+    """A receipt from its row; ``timestamp`` (when known) keeps the caller's value."""
     (seq, trace_id, parent, ts, payload, ph, prev, eh, signer, key_id, sig,
      co_signer, co_key_id, co_sig) = row
     return Receipt(
-        receipt_id=eh, trace_id=trace_id, parent_receipt_id=parent, timestamp=parse_timestamp(ts),
+        receipt_id=eh, trace_id=trace_id, parent_receipt_id=parent,
+        timestamp=parse_timestamp(ts) if timestamp is None else timestamp,
         payload=json.loads(payload), prev_hash=prev, entry_hash=eh, signature=sig, signer=signer,
         co_signature=co_sig, co_signer=co_signer, seq=seq, payload_hash=ph, key_id=key_id,
         co_key_id=co_key_id,
@@ -260,12 +262,16 @@ class AuditChain:
             signer = None
         # Encode everything before touching the chain: bad input changes nothing.
         encoded = []
+        traces: dict[str, str] = {}  # trace id -> its JSON form, encoded once per call
         for payload, trace_id, timestamp in items:
-            check_trace_id(trace_id)
+            trace_json = traces.get(trace_id) if type(trace_id) is str else None
+            if trace_json is None:
+                trace_json = traces[check_trace_id(trace_id)] = json.dumps(
+                    trace_id, ensure_ascii=False)
             data = payload_bytes(payload)
             if timestamp is None:
                 timestamp = self._clock()
-            encoded.append((payload, data, trace_id, timestamp, format_timestamp(timestamp)))
+            encoded.append((trace_json, data, trace_id, timestamp, format_timestamp(timestamp)))
         for key in (signer, co_signer):
             if key is not None and key.key_id not in self.keys:
                 self.keys.add(key)
@@ -274,17 +280,20 @@ class AuditChain:
         return self._append_store(encoded, signer, co_signer)
 
     def _build(self, seq: int, prev: str, parent: str | None, item: tuple[Any, ...],
-               signer: Signer | None, co_signer: Signer | None) -> Row:
-        _payload, data, trace_id, _ts, ts_text = item
+               signer: Signer | None, co_signer: Signer | None) -> tuple[Row, bytes]:
+        """The stored row of a new entry, and its leaf hash (bytes)."""
+        trace_json, data, trace_id, _ts, ts_text = item
         ph = _sha256(data).hexdigest()
-        eh = _sha256(b"\x00" + entry_bytes(seq, prev, parent, ph, ts_text, trace_id)).hexdigest()
+        leaf = _sha256(b"\x00" + entry_bytes_json(seq, prev, parent, ph, ts_text,
+                                                  trace_json)).digest()
+        eh = leaf.hex()
         msg = eh.encode("ascii")
         sig = signer.sign(msg) if signer is not None else None
         co_sig = co_signer.sign(msg) if co_signer is not None else None
         return (seq, trace_id, parent, ts_text, data, ph, prev, eh,
                 signer.algorithm if signer else None, signer.key_id if signer else None, sig,
                 co_signer.algorithm if co_signer else None,
-                co_signer.key_id if co_signer else None, co_sig)
+                co_signer.key_id if co_signer else None, co_sig), leaf
 
     def _append_memory(self, encoded: list[tuple[Any, ...]], signer: Signer | None,
                        co_signer: Signer | None) -> list[Receipt]:
@@ -294,11 +303,10 @@ class AuditChain:
             seq = len(self._records)
             last = self._records[-1] if self._records else None
             prev, parent = (last.entry_hash, last.receipt_id) if last else ("", None)
-            row = self._build(seq, prev, parent, item, signer, co_signer)
-            receipt = _row_to_receipt(row)
-            receipt = dataclasses.replace(receipt, timestamp=item[3])
+            row, leaf = self._build(seq, prev, parent, item, signer, co_signer)
+            receipt = _row_to_receipt(row, item[3])
             self._records.append(receipt)
-            tree.append(bytes.fromhex(row[7]))
+            tree.append(leaf)
             out.append(receipt)
             self._maybe_checkpoint_memory(seq + 1)
         return out
@@ -313,9 +321,9 @@ class AuditChain:
                 rows = []
                 cps = []
                 for item in encoded:
-                    row = self._build(seq, prev, prev or None, item, signer, co_signer)
+                    row, leaf = self._build(seq, prev, prev or None, item, signer, co_signer)
                     rows.append(row)
-                    tree.append(bytes.fromhex(row[7]))
+                    tree.append(leaf)
                     prev = row[7]
                     seq += 1
                     if self.checkpoint_every and seq % self.checkpoint_every == 0 and self._signer:
@@ -326,11 +334,7 @@ class AuditChain:
         except BaseException:
             self._tree = None  # rebuilt from the store on next use
             raise
-        out = []
-        for row, item in zip(rows, encoded, strict=True):
-            r = _row_to_receipt(row)
-            out.append(dataclasses.replace(r, timestamp=item[3]))
-        return out
+        return [_row_to_receipt(row, item[3]) for row, item in zip(rows, encoded, strict=True)]
 
     # -- tail / tree --------------------------------------------------------------------
     def _tail(self, cur: Any) -> tuple[int, str]:
