@@ -27,6 +27,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_consensus.py
+	$(BIN)/python benchmarks/bench_receipts.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
