@@ -21,6 +21,7 @@ from ..errors import InvalidInput
 
 __all__ = [
     "EMPTY_ROOT",
+    "CompactRange",
     "MerkleTree",
     "leaf_hash",
     "node_hash",
@@ -168,25 +169,40 @@ class MerkleTree:
             )
 
 
+class CompactRange:
+    """Streaming tree head: the roots of the complete subtrees over the leaves pushed
+    so far (O(log n) memory); :meth:`root` is the tree head at the current size."""
+
+    __slots__ = ("_stack", "size")
+
+    def __init__(self) -> None:
+        self._stack: list[bytes] = []  # largest subtree first
+        self.size = 0
+
+    def push(self, leaf: bytes) -> None:
+        stack, n = self._stack, self.size
+        while n & 1:  # leaf n closes one complete subtree per trailing 1 bit of n
+            leaf = _sha256(b"\x01" + stack.pop() + leaf).digest()
+            n >>= 1
+        stack.append(leaf)
+        self.size += 1
+
+    def root(self) -> bytes:
+        stack = self._stack
+        if not stack:
+            return EMPTY_ROOT
+        root = stack[-1]
+        for node in reversed(stack[:-1]):
+            root = _sha256(b"\x01" + node + root).digest()
+        return root
+
+
 def root_of(leaf_hashes: Iterable[bytes]) -> bytes:
     """Tree head over ``leaf_hashes`` in one streaming pass (O(log n) memory)."""
-    stack: list[bytes] = []  # roots of complete subtrees, largest first
-    counts: list[int] = []
-    sha = _sha256
+    acc = CompactRange()
     for h in leaf_hashes:
-        c = 1
-        while counts and counts[-1] == c:
-            h = sha(b"\x01" + stack.pop() + h).digest()
-            counts.pop()
-            c <<= 1
-        stack.append(h)
-        counts.append(c)
-    if not stack:
-        return EMPTY_ROOT
-    root = stack.pop()
-    while stack:
-        root = sha(b"\x01" + stack.pop() + root).digest()
-    return root
+        acc.push(h)
+    return acc.root()
 
 
 def verify_inclusion(

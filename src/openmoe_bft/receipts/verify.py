@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .merkle import CompactRange
 from .records import HEX64, NUMBER, Checkpoint, VerifyResult, entry_bytes_json
 from .signing import KeyRing
 
@@ -101,8 +102,7 @@ def verify_rows(
 
     # -- entries -----------------------------------------------------------------------
     prev_hash, prev_id = "", None
-    stack: list[bytes] = []
-    heights: list[int] = []
+    tree = CompactRange()
     sealed_upto = 0
     first_unsealed: int | None = None
     unsealed = 0
@@ -138,38 +138,27 @@ def verify_rows(
                            "its content)", n)
         if keys is not None:
             signed = False
-            if signature is not None or signer is not None or key_id is not None:
-                why = _check_sig(keys, signer, key_id, signature, entry_hash.encode(),
-                                 "signature")
+            for what, fields in (("signature", (signer, key_id, signature)),
+                                 ("co-signature", (co_signer, co_key_id, co_signature))):
+                if fields == (None, None, None):
+                    continue
+                why = _check_sig(keys, *fields, entry_hash.encode(), what)
                 if why:
                     return fail(n, f"entry {n}: {why}", n)
-                counts["signatures"] += 1
-                signed = True
-            if co_signature is not None or co_signer is not None or co_key_id is not None:
-                why = _check_sig(keys, co_signer, co_key_id, co_signature, entry_hash.encode(),
-                                 "co-signature")
-                if why:
-                    return fail(n, f"entry {n}: {why}", n)
+                if what == "signature":
+                    counts["signatures"] += 1
+                    signed = True
             if not signed and n >= sealed_upto:
                 # covered later by a tree head? decided when we reach it
                 if first_unsealed is None:
                     first_unsealed = n
                 unsealed += 1
-        # Merkle root, streaming (compact range of complete subtrees)
-        h = 1
-        while heights and heights[-1] == h:
-            leaf = _sha256(b"\x01" + stack.pop() + leaf).digest()
-            heights.pop()
-            h <<= 1
-        stack.append(leaf)
-        heights.append(h)
+        tree.push(leaf)
         prev_hash, prev_id = entry_hash, entry_hash
         hit = by_size.get(n + 1)
         if hit is not None:
             i, cp = hit
-            root = stack[-1]
-            for node in reversed(stack[:-1]):
-                root = _sha256(b"\x01" + node + root).digest()
+            root = tree.root()
             start = sizes[i - 1] if i else 0
             if cp.head_hash != entry_hash:
                 return fail(start, f"tree head {i}: its head is not entry {n} "
