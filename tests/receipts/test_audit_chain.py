@@ -260,3 +260,15 @@ def test_get_and_seq_errors():
         chain.get("0")
     with pytest.raises(InvalidInput):
         chain.inclusion_proof(0)
+
+
+def test_a_non_ascii_or_non_str_signature_is_just_a_bad_signature():
+    from openmoe_bft.receipts import verify_hmac
+
+    chain = AuditChain(signer=HmacKey("k"))
+    chain.append({"a": 1}, timestamp=1)
+    chain._records[0] = __import__("dataclasses").replace(chain._records[0], signature="é" * 64)
+    result = chain.verify()
+    assert not result.ok and result.broken_at == 0
+    assert not verify_hmac("ab", "k", "é") and not verify_hmac("ab", "k", None)
+    assert not Ed25519Key.generate().public_key.verify(b"m", "zz")

@@ -114,8 +114,8 @@ class HmacKey:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def verify(self, message: bytes, signature: str) -> bool:
-        if not isinstance(signature, str):
-            return False
+        if not isinstance(signature, str) or not signature.isascii():
+            return False  # compare_digest refuses non-ASCII str: that is just a bad signature
         return hmac.compare_digest(self.sign(message), signature)
 
     def verifier(self) -> HmacKey:
@@ -359,7 +359,7 @@ def sign_hmac(entry_hash: str, secret: str | bytes) -> str:
 
 def verify_hmac(entry_hash: str, secret: str | bytes, signature: str) -> bool:
     """Constant-time check of :func:`sign_hmac`."""
-    if not isinstance(signature, str):
+    if not isinstance(signature, str) or not signature.isascii():
         return False
     return hmac.compare_digest(sign_hmac(entry_hash, secret), signature)
 
