@@ -272,3 +272,38 @@ def test_a_non_ascii_or_non_str_signature_is_just_a_bad_signature():
     assert not result.ok and result.broken_at == 0
     assert not verify_hmac("ab", "k", "é") and not verify_hmac("ab", "k", None)
     assert not Ed25519Key.generate().public_key.verify(b"m", "zz")
+
+
+def test_appending_to_a_reopened_chain_does_not_read_every_hash(key, tmp_path):
+    path = tmp_path / "lazy.db"
+    with AuditChain(path, signer=key) as chain:
+        chain.append_many([{"i": i} for i in range(20)], timestamps=range(20))
+        root = chain.root()
+    with AuditChain(path, signer=key) as chain:
+        chain.append({"i": 20}, timestamp=20)
+        assert chain._tree is None  # entry mode, no tree heads due: no tree built
+        cp = chain.checkpoint()  # built on demand, from the store
+        assert cp.size == 21 and chain.root(20) == root
+        assert chain.inclusion_proof(20).verify(key.public_key, receipt=chain.get(20))
+        assert chain.verify(require_sealed=True).ok
+
+
+def test_verify_export_leaves_a_callers_stream_open(key):
+    import io
+
+    from openmoe_bft.receipts import export_chain, verify_export
+
+    chain = AuditChain(signer=key)
+    chain.append({"a": 1}, timestamp=1)
+    buf = io.BytesIO()
+    export_chain(chain, buf)
+    stream = io.BytesIO(buf.getvalue())
+    assert verify_export(stream, [key.public_key]).ok and not stream.closed
+
+
+def test_a_per_call_key_cannot_reuse_a_known_key_id():
+    chain = AuditChain(signer=HmacKey("right", key_id="ops"))
+    chain.append({"a": 1}, timestamp=1)
+    with pytest.raises(InvalidInput):
+        chain.append({"a": 2}, timestamp=2, signer_key=HmacKey("other", key_id="ops"))
+    assert len(chain) == 1 and chain.verify().ok

@@ -273,8 +273,8 @@ class AuditChain:
                 timestamp = self._clock()
             encoded.append((trace_json, data, trace_id, timestamp, format_timestamp(timestamp)))
         for key in (signer, co_signer):
-            if key is not None and key.key_id not in self.keys:
-                self.keys.add(key)
+            if key is not None:
+                self.keys.add(key)  # refuses a different key under a known key id
         if self._store is None:
             return self._append_memory(encoded, signer, co_signer)
         return self._append_store(encoded, signer, co_signer)
@@ -317,16 +317,20 @@ class AuditChain:
         try:
             with self._store.transaction() as cur:
                 seq, prev = self._tail(cur)
-                tree = self._ensure_tree(cur)
+                # The Merkle tree is only needed for tree heads and proofs: keep it up to
+                # date once it exists, but do not read every stored hash just to append.
+                every = self.checkpoint_every if self._signer is not None else None
+                tree = self._ensure_tree(cur) if self._tree is not None or every else None
                 rows = []
                 cps = []
                 for item in encoded:
                     row, leaf = self._build(seq, prev, prev or None, item, signer, co_signer)
                     rows.append(row)
-                    tree.append(leaf)
+                    if tree is not None:
+                        tree.append(leaf)
                     prev = row[7]
                     seq += 1
-                    if self.checkpoint_every and seq % self.checkpoint_every == 0 and self._signer:
+                    if every and seq % every == 0:
                         cps.append(seq)
                 cur.executemany(_INSERT, rows)
                 for size in cps:
@@ -348,12 +352,12 @@ class AuditChain:
             if self._tree is None:
                 self._tree = MerkleTree(bytes.fromhex(r.entry_hash) for r in self._records)
             return self._tree
-        tree = self._tree or MerkleTree()
-        query = (cur.execute if cur is not None else
-                 lambda sql, p: iter(self._store.query(sql, p)))  # type: ignore[union-attr]
+        tree = self._tree if self._tree is not None else MerkleTree()
+        sql = "SELECT entry_hash FROM receipt_entries WHERE seq >= ? ORDER BY seq"
+        rows = (cur.execute(sql, (tree.size,)) if cur is not None
+                else self._store.query(sql, (tree.size,)))
         try:
-            for (eh,) in query("SELECT entry_hash FROM receipt_entries WHERE seq >= ? ORDER BY seq",
-                               (tree.size,)):
+            for (eh,) in rows:
                 tree.append(bytes.fromhex(eh))
         except (ValueError, TypeError) as exc:
             self._tree = None

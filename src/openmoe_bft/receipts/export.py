@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import rfc8785
-
+from ..canonical import canonical_json
 from ..errors import InvalidInput
 from .merkle import MerkleTree
-from .records import Checkpoint, VerifyResult, format_timestamp, parse_timestamp
+from .records import Checkpoint, VerifyResult, format_timestamp, parse_timestamp, payload_bytes
 from .signing import KeyRing
 from .verify import Row, verify_rows
 
@@ -56,7 +56,7 @@ class _BadFile(Exception):
 
 
 def _line(obj: dict[str, Any]) -> bytes:
-    return rfc8785.dumps(obj) + b"\n"
+    return canonical_json(obj) + b"\n"
 
 
 def export_chain(chain: Any, dest: str | os.PathLike[str] | IO[bytes], *,
@@ -109,7 +109,7 @@ def _parse(raw: bytes, what: str, keys: frozenset[str], at: int | None,
     if not isinstance(obj, dict) or set(obj) != keys:
         raise _BadFile(at, f"{what} does not have the expected fields", cp)
     try:
-        canonical = rfc8785.dumps(obj)
+        canonical = canonical_json(obj)
     except Exception:  # noqa: BLE001
         canonical = b""
     if canonical != raw:
@@ -117,22 +117,29 @@ def _parse(raw: bytes, what: str, keys: frozenset[str], at: int | None,
     return obj
 
 
-def read_export(source: str | os.PathLike[str] | Iterable[bytes]
-                ) -> tuple[dict[str, Any], list[Checkpoint], Iterator[Row]]:
+@contextmanager
+def _open_lines(source: str | os.PathLike[str] | Iterable[bytes]) -> Iterator[Iterator[bytes]]:
+    """The export's lines; a path is opened here and closed on leaving, a stream the
+    caller passed in is left open."""
+    if not isinstance(source, (str, os.PathLike)):
+        yield iter(source)
+        return
+    try:
+        fh = open(source, "rb")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {os.fspath(source)!r}: {exc.strerror}",
+                           argument="file") from exc
+    with fh:
+        yield iter(fh)
+
+
+def _read_export(lines: Iterator[bytes]
+                 ) -> tuple[dict[str, Any], list[Checkpoint], Iterator[Row]]:
     """Parse an export: ``(header, tree heads, rows)``; rows are read lazily.
 
-    Raises :class:`~openmoe_bft.errors.InvalidInput` when the file cannot be read or
-    is not an export at all; a damaged line inside surfaces while iterating rows.
+    A damaged header or tree head raises :class:`_BadFile` here; a damaged entry
+    raises it while the rows are iterated.
     """
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            fh: Iterable[bytes] = open(source, "rb")  # noqa: SIM115 - closed by the generator
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {os.fspath(source)!r}: {exc.strerror}",
-                               argument="file") from exc
-    else:
-        fh = source
-    lines = iter(fh)
     first = next(lines, b"")
     if not first.endswith(b"\n"):
         raise _BadFile(None, "the header line is missing or damaged")
@@ -166,7 +173,7 @@ def read_export(source: str | os.PathLike[str] | Iterable[bytes]
             if obj["type"] != "entry":
                 raise _BadFile(seq, f"entry {seq}: line is not an entry")
             try:
-                payload = rfc8785.dumps(obj["payload"])
+                payload = payload_bytes(obj["payload"])
                 ts = format_timestamp(obj["timestamp"])
             except Exception as exc:  # noqa: BLE001
                 raise _BadFile(seq, f"entry {seq}: malformed ({exc})") from None
@@ -174,9 +181,6 @@ def read_export(source: str | os.PathLike[str] | Iterable[bytes]
                    obj["payload_hash"], obj["prev_hash"], obj["entry_hash"], obj["signer"],
                    obj["key_id"], obj["signature"], obj["co_signer"], obj["co_key_id"],
                    obj["co_signature"])
-        close = getattr(fh, "close", None)
-        if close is not None:
-            close()
 
     return header, cps, rows()
 
@@ -190,9 +194,10 @@ def verify_export(source: str | os.PathLike[str] | Iterable[bytes], keys: Iterab
     """
     ring = KeyRing(keys)
     try:
-        header, cps, rows = read_export(source)
-        result = verify_rows(rows, cps, ring if len(ring) else None,
-                             require_sealed=require_sealed)
+        with _open_lines(source) as lines:
+            header, cps, rows = _read_export(lines)
+            result = verify_rows(rows, cps, ring if len(ring) else None,
+                                 require_sealed=require_sealed)
     except _BadFile as bad:
         return VerifyResult(False, bad.at, bad.reason, checkpoint=bad.checkpoint)
     if not result.ok:
@@ -208,8 +213,9 @@ def verify_export(source: str | os.PathLike[str] | Iterable[bytes], keys: Iterab
 def tree_of(source: str | os.PathLike[str]) -> tuple[list[Checkpoint], MerkleTree]:
     """The tree heads and the Merkle tree of an export (for proofs from a file)."""
     try:
-        _header, cps, rows = read_export(source)
-        tree = MerkleTree(bytes.fromhex(r[7]) for r in rows)
+        with _open_lines(source) as lines:
+            _header, cps, rows = _read_export(lines)
+            tree = MerkleTree(bytes.fromhex(r[7]) for r in rows)
     except _BadFile as bad:
         raise InvalidInput(f"damaged export: {bad.reason}; run `receipts verify` first",
                            argument="file") from None

@@ -59,8 +59,7 @@ def format_timestamp(value: Any) -> str:
 def parse_timestamp(text: str) -> int | float:
     if not isinstance(text, str) or NUMBER.fullmatch(text) is None:
         raise InvalidInput(f"not a canonical timestamp: {text!r}", argument="timestamp")
-    value = json.loads(text)
-    return value
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def check_trace_id(trace_id: Any) -> str:
@@ -206,10 +205,9 @@ class Checkpoint:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
         try:
-            cp = cls(**data)
+            return cls(**data)
         except TypeError as exc:
             raise InvalidInput(f"not a checkpoint: {exc}", argument="data") from exc
-        return cp
 
 
 @dataclass(frozen=True)
