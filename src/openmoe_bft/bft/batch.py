@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._arrays import check_positive_int, to_numpy
 from ..errors import InvalidInput, InvalidType
 from .quorum import check_node_count, decision_threshold
 
@@ -100,35 +101,6 @@ class BatchSettlement:
         }
 
 
-def _to_numpy(x: Any, argument: str) -> np.ndarray:
-    if isinstance(x, np.ndarray):
-        return x
-    if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
-        x = x.detach().cpu()
-        if str(x.dtype) in ("torch.bfloat16", "torch.float16"):
-            x = x.float()  # numpy has no bfloat16; widen before handing over
-        return x.numpy()
-    if isinstance(x, (list, tuple)):
-        parts = [_to_numpy(p, f"{argument}[{i}]") if not np.isscalar(p) else p for i, p in enumerate(x)]
-        shapes = {np.shape(p) for p in parts}
-        if len(shapes) > 1:
-            first = np.shape(parts[0])
-            bad = next(i for i, p in enumerate(parts) if np.shape(p) != first)
-            raise InvalidInput(
-                f"replica {bad} has shape {np.shape(parts[bad])}, replica 0 has {first}: every "
-                "replica must give the same number of tokens (and k)",
-                argument=argument,
-            )
-        try:
-            return np.asarray(parts)
-        except ValueError as exc:
-            raise InvalidInput(f"not a rectangular array: {exc}", argument=argument) from exc
-    try:
-        return np.asarray(x)
-    except Exception as exc:
-        raise InvalidType(f"cannot read {type(x).__name__} as an array: {exc}", argument=argument) from exc
-
-
 def _replica_ids(replica_ids: Sequence[str] | None, r: int) -> tuple[str, ...]:
     if replica_ids is None:
         return tuple(f"replica-{i}" for i in range(r))
@@ -138,12 +110,6 @@ def _replica_ids(replica_ids: Sequence[str] | None, r: int) -> tuple[str, ...]:
     if len(set(ids)) != len(ids):
         raise InvalidInput("duplicate replica ids", argument="replica_ids")
     return ids
-
-
-def _check_positive_int(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInput(f"expected an int >= 1, got {value!r}", argument=argument)
-    return int(value)
 
 
 def _topk_from_logits(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -267,7 +233,7 @@ def settle_batch(
         raise InvalidInput("give exactly one of proposals= or logits=", argument="proposals")
     finite: np.ndarray | None = None
     if logits is not None:
-        arr = _to_numpy(logits, "logits")
+        arr = to_numpy(logits, "logits")
         if arr.ndim != 3:
             raise InvalidInput(
                 f"expected logits of shape [replicas, tokens, experts], got {arr.shape}", argument="logits"
@@ -280,12 +246,12 @@ def settle_batch(
         num_experts = e
         if k is None:
             raise InvalidInput("k is required with logits", argument="k")
-        k = _check_positive_int(k, "k")
+        k = check_positive_int(k, "k")
         if k > e:
             raise InvalidInput(f"k={k} is larger than the {e} experts", argument="k")
         ids, finite = _topk_from_logits(arr, k)
     else:
-        ids = _to_numpy(proposals, "proposals")
+        ids = to_numpy(proposals, "proposals")
         if ids.ndim == 2:
             ids = ids[..., None]
         if ids.ndim != 3:
@@ -301,7 +267,7 @@ def settle_batch(
             raise InvalidInput("need at least one replica", argument="proposals")
         if num_experts is None:
             raise InvalidInput("num_experts is required with proposals", argument="num_experts")
-        num_experts = _check_positive_int(num_experts, "num_experts")
+        num_experts = check_positive_int(num_experts, "num_experts")
         if kk < 1:
             raise InvalidInput("k (the last axis) must be at least 1", argument="proposals")
         if k is not None and k != kk:
