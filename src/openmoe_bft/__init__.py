@@ -32,6 +32,12 @@ _EXPORTS: dict[str, str] = {
     "OpenMoEBFTError": "openmoe_bft.errors",
     "InvalidInput": "openmoe_bft.errors",
     "Store": "openmoe_bft.store",
+    "aggregate": "openmoe_bft.aggregators",
+    "coordinate_wise_median": "openmoe_bft.aggregators",
+    "krum": "openmoe_bft.aggregators",
+    "multi_krum": "openmoe_bft.aggregators",
+    "robust_route": "openmoe_bft.aggregators",
+    "trimmed_mean": "openmoe_bft.aggregators",
     "AuditChain": "openmoe_bft.receipts",
     "Receipt": "openmoe_bft.receipts",
     "VerifyResult": "openmoe_bft.receipts",
@@ -40,6 +46,14 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .aggregators import (
+        aggregate,
+        coordinate_wise_median,
+        krum,
+        multi_krum,
+        robust_route,
+        trimmed_mean,
+    )
     from .bft import (
         BatchSettlement,
         BFTConsensus,
