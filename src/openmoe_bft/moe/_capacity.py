@@ -1,0 +1,132 @@
+"""Expert-capacity policies, vectorized over tokens.
+
+Two token-choice policies, both greedy in token order (earlier tokens win):
+
+``"drop"`` — GShard / Switch position priority (Lepikhin et al. 2020; Fedus et al.
+    2022). Slots are filled slot-major: every token's first choice, then every
+    token's second choice, ... An expert accepts a ``(token, slot)`` routing while its
+    position among the routings to that expert (in that order) is below ``capacity``;
+    the rest are dropped without rerouting. Position-in-expert is one stable counting
+    sort of the expert ids (the cumulative-sum of the one-hot mask in GShard/Switch
+    code, without materialising ``[tokens, experts]``).
+
+``"reroute"`` — the seed package's policy. Only the *primary* placement consumes
+    capacity: each token, in token order, takes the first expert in its own ranked
+    top-``k`` that still has room; its other ``k - 1`` selections are kept as they
+    are. A token with no room anywhere in its top-``k`` is dropped. (With ``k = 1``
+    this is exactly Switch's top-1 dropping.)
+
+The reroute policy is sequential by definition; :func:`reroute` computes it exactly in
+at most ``num_experts`` vectorized rounds: each round finds, under the current
+placements, the earliest token at which some not-yet-full expert takes its last
+slot. Every placement up to that token is final, so that expert's fill time is
+exact; the tokens after it that were placed on it move down their ranking. Several
+fills are accepted in one round while they precede the first moved token.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["positions_in_expert", "drop", "reroute", "reroute_reference"]
+
+
+def _small(ids: np.ndarray, num_experts: int) -> np.ndarray:
+    # numpy's stable sort is a radix sort for integer types of 16 bits or less.
+    if num_experts < 2**15:
+        return ids.astype(np.int16, copy=False)
+    return ids
+
+
+def positions_in_expert(flat: np.ndarray, num_experts: int) -> np.ndarray:
+    """For each entry of ``flat`` (expert ids, ``num_experts`` = "none"), how many earlier
+    entries hold the same expert."""
+    n = flat.shape[0]
+    order = np.argsort(_small(flat, num_experts + 1), kind="stable")
+    counts = np.bincount(flat, minlength=num_experts + 1)
+    starts = np.cumsum(counts) - counts
+    pos = np.empty(n, dtype=np.intp)
+    pos[order] = np.arange(n) - np.repeat(starts, counts)
+    return pos
+
+
+def drop(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
+    """GShard/Switch position priority: ``keep[T, k]`` — which ``(token, slot)`` fit."""
+    t, k = ids.shape
+    flat = ids.T.ravel()  # slot-major: all first choices, then all second choices, ...
+    keep = positions_in_expert(flat, num_experts) < capacity
+    return keep.reshape(k, t).T
+
+
+def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
+    """The seed's greedy primary-slot policy. ``ids [T, k]`` ranked best first.
+
+    Returns the rank (column of ``ids``) each token is placed on, ``k`` = dropped.
+    """
+    t, k = ids.shape
+    e = num_experts
+    rank = np.zeros(t, dtype=np.intp)
+    # fill[x] = index of the token that took expert x's last slot; t = not full yet.
+    fill = np.full(e + 1, t, dtype=np.intp)
+    fill[e] = -1  # the "dropped" pseudo-expert is never available
+    full = np.zeros(e, dtype=bool)
+    tokens = np.arange(t)
+    ext = np.concatenate([ids, np.full((t, 1), e, dtype=ids.dtype)], axis=1)
+    placed = ext[tokens, rank]
+    counts = np.bincount(placed, minlength=e + 1)[:e]
+    while True:
+        cand = np.flatnonzero((counts >= capacity) & ~full)
+        if cand.size == 0:
+            return rank
+        order = np.argsort(_small(placed, e + 1), kind="stable")
+        per = np.bincount(placed, minlength=e + 1)
+        starts = np.cumsum(per) - per
+        last = order[starts[cand] + capacity - 1]          # token taking the last slot
+        over = np.where(counts[cand] > capacity,
+                        order[np.minimum(starts[cand] + capacity, t - 1)], t)  # first overflow
+        by_time = np.argsort(last, kind="stable")
+        first_moved = t
+        accepted = []
+        for j in by_time.tolist():
+            if last[j] >= first_moved:
+                break
+            accepted.append(j)
+            first_moved = min(first_moved, int(over[j]))
+        acc = cand[accepted]
+        fill[acc] = last[accepted]
+        full[acc] = True
+        # tokens now over capacity on an accepted expert move down their own ranking
+        moving = np.flatnonzero(full[np.minimum(placed, e - 1)] & (placed < e)
+                                & (tokens > fill[placed]))
+        if moving.size == 0:  # pragma: no cover - an accepted fill always has overflow
+            continue
+        r = rank[moving] + 1
+        pending = np.ones(moving.size, dtype=bool)
+        while pending.any():
+            cur = ext[moving, np.minimum(r, k)]
+            ok = (r >= k) | (moving <= fill[cur])
+            pending = ~ok
+            r = np.where(pending, r + 1, r)
+        rank[moving] = np.minimum(r, k)
+        old = placed[moving]
+        new = ext[moving, rank[moving]]
+        placed[moving] = new
+        np.subtract.at(counts, old, 1)
+        valid = new < e
+        np.add.at(counts, new[valid], 1)
+
+
+def reroute_reference(ids: list[list[int]], capacity: int, num_experts: int) -> list[int]:
+    """The seed's policy as a plain per-token loop (the specification :func:`reroute` is
+    tested against). Returns each token's placed rank, ``k`` = dropped."""
+    used = [0] * num_experts
+    out = []
+    for ranked in ids:
+        placed = len(ranked)
+        for r, expert in enumerate(ranked):
+            if used[expert] < capacity:
+                used[expert] += 1
+                placed = r
+                break
+        out.append(placed)
+    return out
