@@ -12,8 +12,11 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# byzfl is the aggregators' parity reference; --no-deps because it declares unpinned
+# torch/torchvision (torch==2.13.0 comes from the [torch] extra, scipy from [dev]).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet --no-deps "byzfl==0.0.11"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,6 +31,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_consensus.py
 	$(BIN)/python benchmarks/bench_receipts.py
+	$(BIN)/python benchmarks/bench_aggregators.py
+	$(BIN)/python benchmarks/robustness.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -275,3 +275,13 @@ def test_median_and_trimmed_mean_stay_in_range(args):
     for agg in (coordinate_wise_median(v), trimmed_mean(v, f)):
         assert np.all(agg >= v.min(axis=0) - 1e-9) and np.all(agg <= v.max(axis=0) + 1e-9)
     assert math.isfinite(float(np.sum(trimmed_mean(v, f))))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 13, 16, 17, 31])
+def test_sorting_network_path_equals_numpy(n):
+    """Batches of >= 2,048 values per replica go through the sorting network."""
+    x = rand((n, 40, 64), n)
+    x[:, :3] = 1.0  # ties
+    np.testing.assert_array_equal(coordinate_wise_median(x), np.median(x, axis=0))
+    for f in range(0, (n - 1) // 2 + 1):
+        np.testing.assert_allclose(trimmed_mean(x, f), np.sort(x, axis=0)[f : n - f].mean(axis=0), atol=1e-12)

@@ -1,10 +1,11 @@
 """Reading replica score vectors: shape, dtype, finiteness and the ``f`` preconditions.
 
 Every rule works on one ``[replicas, experts]`` matrix or a batch
-``[replicas, tokens, experts]``. Internally the batch is held tokens-first,
-``[tokens, replicas, experts]``, so pairwise distances are one batched Gram-matrix
-product. A plain (nested) list in gives a plain list out, as in the seed; an array
-in gives an array out.
+``[replicas, tokens, experts]``. Internally scores are held replica-first as
+``v = [replicas, tokens, experts]`` float64 (one contiguous slab per replica, which the
+coordinate-wise rules' sorting network wants) with a tokens-first view ``xt`` for the
+batched Gram-matrix products of the distance-based rules. A plain (nested) list in
+gives a plain list out, as in the seed; an array in gives an array out.
 """
 
 from __future__ import annotations
@@ -22,19 +23,20 @@ NonFinite = Literal["raise", "outlier"]
 
 @dataclass(frozen=True)
 class Scores:
-    """Validated scores, tokens-first: ``x`` is ``[tokens, replicas, experts]`` float64."""
+    """Validated scores: ``v`` is ``[replicas, tokens, experts]`` float64."""
 
-    x: np.ndarray
+    v: np.ndarray
     batched: bool  # input was [replicas, tokens, experts]
     as_list: bool  # input was a plain Python sequence: answer with lists
 
     @property
     def n(self) -> int:
-        return self.x.shape[1]
+        return self.v.shape[0]
 
     @property
-    def dim(self) -> int:
-        return self.x.shape[2]
+    def xt(self) -> np.ndarray:
+        """Tokens-first view ``[tokens, replicas, experts]``."""
+        return np.swapaxes(self.v, 0, 1)
 
     def out(self, agg: np.ndarray) -> Any:
         """``[tokens, experts]`` aggregate back in the caller's shape and type."""
@@ -42,8 +44,8 @@ class Scores:
         return res.tolist() if self.as_list else res
 
     def out_replicas(self, per_replica: np.ndarray) -> Any:
-        """``[tokens, replicas, experts]`` (a pre-aggregation) back in the caller's layout."""
-        res = np.swapaxes(per_replica, 0, 1) if self.batched else per_replica[0]
+        """``[replicas, tokens, experts]`` (a pre-aggregation) back in the caller's layout."""
+        res = per_replica if self.batched else per_replica[:, 0, :]
         return res.tolist() if self.as_list else res
 
 
@@ -62,6 +64,8 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
             f"got {type(scores).__name__}",
             argument=argument,
         )
+    if nonfinite not in ("raise", "outlier"):
+        raise InvalidInput(f"expected 'raise' or 'outlier', got {nonfinite!r}", argument="nonfinite")
     as_list = isinstance(scores, (list, tuple))
     if as_list and len(scores) == 0:
         raise InvalidInput("need at least one replica vector to aggregate", argument=argument)
@@ -82,24 +86,20 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
         raise InvalidInput("vectors must be non-empty (at least one expert)", argument=argument)
     x = np.asarray(arr, dtype=np.float64)
     batched = x.ndim == 3
-    x = np.swapaxes(x, 0, 1) if batched else x[None]
-    finite = np.isfinite(x)
-    if not finite.all():
+    x = x if batched else x[:, None, :]
+    if not np.isfinite(x).all():
+        finite = np.isfinite(x)
         if nonfinite == "raise":
-            t, r, e = (int(i) for i in np.argwhere(~finite)[0])
+            r, t, e = (int(i) for i in np.argwhere(~finite)[0])
             where = f"replica {r}, token {t}, expert {e}" if batched else f"replica {r}, expert {e}"
             raise InvalidInput(
-                f"non-finite score {x[t, r, e]!r} at {where}; clean the scores, or pass "
+                f"non-finite score {x[r, t, e]!r} at {where}; clean the scores, or pass "
                 "nonfinite='outlier' to treat such replicas as Byzantine outliers",
                 argument=argument,
             )
-        if nonfinite != "outlier":
-            raise InvalidInput(
-                f"expected 'raise' or 'outlier', got {nonfinite!r}", argument="nonfinite"
-            )
         big = 2.0 * float(np.abs(x[finite]).max(initial=0.0)) + 1.0
         x = np.where(finite, x, np.where(x < 0, -big, big))
-    return Scores(x=x, batched=batched, as_list=as_list)
+    return Scores(v=x, batched=batched, as_list=as_list)
 
 
 def require(cond: bool, *, rule: str, need: str, n: int, f: int) -> None:
@@ -112,18 +112,20 @@ def require(cond: bool, *, rule: str, need: str, n: int, f: int) -> None:
         )
 
 
-def pairwise_sq_dists(x: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances ``[tokens, n, n]`` via one batched Gram product.
+def pairwise_sq_dists(v: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances ``[tokens, n, n]`` from one batched Gram product.
 
-    Rows are first centred on their coordinate-wise median (a robust centre: a huge
-    Byzantine vector cannot inflate the honest rows' norms), which keeps the
-    ``|a|² + |b|² − 2a·b`` form accurate for small honest distances.
+    ``‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b`` in float64: the absolute error is about
+    ``1e-16 · (‖a‖² + ‖b‖²)``, which only matters for vectors whose spread is below
+    ~1e-7 of their norm. A replica is at exactly 0 from itself; clamped at 0 below.
     """
-    c = x - np.median(x, axis=1, keepdims=True)
-    sq = np.einsum("tnd,tnd->tn", c, c)
-    gram = np.matmul(c, np.swapaxes(c, 1, 2))
-    d = sq[:, :, None] + sq[:, None, :] - 2.0 * gram
+    xt = np.swapaxes(v, 0, 1)
+    d = np.matmul(xt, np.swapaxes(xt, 1, 2))  # the Gram matrices, turned into distances in place
+    sq = np.einsum("tii->ti", d).copy()
+    d *= -2.0
+    d += sq[:, :, None]
+    d += sq[:, None, :]
     np.maximum(d, 0.0, out=d)
-    idx = np.arange(x.shape[1])
+    idx = np.arange(v.shape[0])
     d[:, idx, idx] = 0.0
     return d

@@ -31,16 +31,16 @@ def _k_trimmed(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
 
 
 def _k_krum(x: np.ndarray, f: int, *, neighbors: int | None = None, **_: Any) -> np.ndarray:
-    pick = rules._krum_pick(x, f, rules._krum_neighbors(x.shape[1], f, neighbors), 1)
+    pick = rules._krum_pick(x, rules._krum_neighbors(x.shape[0], f, neighbors), 1)
     return rules._gather(x, pick)[:, 0]
 
 
 def _k_multi_krum(
     x: np.ndarray, f: int, *, m: int | None = None, neighbors: int | None = None, **_: Any
 ) -> np.ndarray:
-    n = x.shape[1]
-    pick = rules._krum_pick(x, f, rules._krum_neighbors(n, f, neighbors), rules._check_m(m, n, f))
-    return rules._gather(x, pick).mean(axis=1)
+    n = x.shape[0]
+    pick = rules._krum_pick(x, rules._krum_neighbors(n, f, neighbors), rules._check_m(m, n, f))
+    return rules._mean_of(x, pick)
 
 
 def _k_geomed(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
@@ -52,11 +52,11 @@ def _k_bulyan(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
 
 
 def _k_mean(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
-    return x.mean(axis=1)
+    return x.mean(axis=0)
 
 
 _Kernel = Callable[..., np.ndarray]
-#: name -> (kernel on tokens-first [tokens, n, d] -> [tokens, d], precondition, its test)
+#: name -> (kernel on [n, tokens, d] -> [tokens, d], precondition, its test)
 METHODS: dict[str, tuple[_Kernel, str, Callable[[int, int], bool]]] = {
     "median": (_k_median, "n > 2f", lambda n, f: n > 2 * f),
     "trimmed_mean": (_k_trimmed, "n > 2f", lambda n, f: n > 2 * f),
@@ -78,18 +78,18 @@ def _fuse(
     neighbors: int | None,
 ) -> tuple[np.ndarray, int]:
     f = tolerated_faults(s.n) if f is None else check_nonneg_int(f, "f")
-    x = s.x
+    x = s.v
     if pre is not None:
         if pre != "nnm":
             raise InvalidInput(f"unknown pre-aggregation {pre!r}; use 'nnm' or None", argument="pre")
         require(s.n > 2 * f, rule="nnm", need="n > 2f", n=s.n, f=f)
         x = rules._nnm(x, f)
     if callable(method):
-        out = np.asarray(method(np.swapaxes(x, 0, 1), f), dtype=np.float64)
-        if out.shape != (x.shape[0], x.shape[2]):
+        out = np.asarray(method(x, f), dtype=np.float64)
+        if out.shape != x.shape[1:]:
             raise InvalidInput(
                 f"a custom rule must map [replicas, tokens, experts] to [tokens, experts] = "
-                f"{(x.shape[0], x.shape[2])}, got shape {out.shape}",
+                f"{x.shape[1:]}, got shape {out.shape}",
                 argument="method",
             )
         return out, f

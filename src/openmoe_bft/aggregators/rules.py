@@ -31,6 +31,7 @@ import numpy as np
 from .._arrays import check_nonneg_int, check_positive_int
 from ..errors import InvalidInput
 from ._input import NonFinite, pairwise_sq_dists, read_scores, require
+from ._network import sorted_ranks
 
 __all__ = [
     "mean",
@@ -45,18 +46,22 @@ __all__ = [
 ]
 
 
-# ── kernels: x is [tokens, n, d] float64, results are [tokens, d] ─────────────
+# ── kernels: v is [n, tokens, d] float64 (replica-first), results [tokens, d] ──
 
 
-def _median(x: np.ndarray) -> np.ndarray:
-    return np.median(x, axis=1)
+def _median(v: np.ndarray) -> np.ndarray:
+    n = v.shape[0]
+    if n % 2:
+        return sorted_ranks(v, (n // 2,))[0]
+    lo, hi = sorted_ranks(v, (n // 2 - 1, n // 2))
+    return (lo + hi) / 2.0
 
 
-def _trimmed(x: np.ndarray, f: int) -> np.ndarray:
+def _trimmed(v: np.ndarray, f: int) -> np.ndarray:
+    n = v.shape[0]
     if f == 0:
-        return x.mean(axis=1)
-    n = x.shape[1]
-    return np.sort(x, axis=1)[:, f : n - f].mean(axis=1)
+        return v.mean(axis=0)
+    return sorted_ranks(v, tuple(range(f, n - f))).mean(axis=0)
 
 
 def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
@@ -71,58 +76,65 @@ def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
     return k
 
 
-def _krum_score_kernel(x: np.ndarray, k: int, dists: np.ndarray | None = None) -> np.ndarray:
+def _krum_score_kernel(v: np.ndarray, k: int) -> np.ndarray:
     """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others."""
-    d = pairwise_sq_dists(x) if dists is None else dists.copy()
-    idx = np.arange(x.shape[1])
+    d = pairwise_sq_dists(v)
+    idx = np.arange(v.shape[0])
     d[:, idx, idx] = np.inf
     return np.partition(d, k - 1, axis=2)[:, :, :k].sum(axis=2)
 
 
-def _krum_pick(x: np.ndarray, f: int, k: int, m: int) -> np.ndarray:
+def _krum_pick(v: np.ndarray, k: int, m: int) -> np.ndarray:
     """Indices ``[tokens, m]`` of the ``m`` lowest Krum scores (ties → lowest index)."""
-    scores = _krum_score_kernel(x, k)
+    scores = _krum_score_kernel(v, k)
+    if m == 1:
+        return np.argmin(scores, axis=1)[:, None]
     return np.argsort(scores, axis=1, kind="stable")[:, :m]
 
 
-def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``x[t, idx[t, j], :]`` → ``[tokens, j, d]``."""
-    return np.take_along_axis(x, idx[:, :, None], axis=1)
+def _gather(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``v[idx[t, j], t, :]`` → ``[tokens, j, d]``."""
+    return np.take_along_axis(np.swapaxes(v, 0, 1), idx[:, :, None], axis=1)
 
 
-def _weiszfeld(
-    x: np.ndarray, *, nu: float, max_iter: int, tol: float, init: str
-) -> np.ndarray:
+def _mean_of(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Per token, the mean of replicas ``idx[t, :]``: one batched mat-vec, no gathered copy."""
+    t, m = idx.shape
+    w = np.zeros((t, 1, v.shape[0]))
+    np.put_along_axis(w[:, 0, :], idx, 1.0 / m, axis=1)
+    return np.matmul(w, np.swapaxes(v, 0, 1))[:, 0, :]
+
+
+def _weiszfeld(v: np.ndarray, *, nu: float, max_iter: int, tol: float, init: str) -> np.ndarray:
+    xt = np.swapaxes(v, 0, 1)  # [t, n, d]
     if init == "median":
-        z = np.median(x, axis=1)
+        z = _median(v)
     elif init == "mean":
-        z = x.mean(axis=1)
+        z = v.mean(axis=0)
     elif init == "zeros":
-        z = np.zeros((x.shape[0], x.shape[2]))
+        z = np.zeros(v.shape[1:])
     else:
         raise InvalidInput(f"expected 'median', 'mean' or 'zeros', got {init!r}", argument="init")
-    scale = 1.0 + np.abs(x).max()
-    active = np.ones(x.shape[0], dtype=bool)
+    sqx = np.einsum("tnd,tnd->tn", xt, xt)
+    step = tol * (1.0 + float(np.abs(v).max())) if tol > 0 else -1.0
     for _ in range(max_iter):
-        xa, za = x[active], z[active]
-        dist = np.sqrt(np.einsum("tnd,tnd->tn", xa - za[:, None, :], xa - za[:, None, :]))
-        beta = 1.0 / np.maximum(dist, nu)
-        new = np.einsum("tn,tnd->td", beta, xa) / beta.sum(axis=1, keepdims=True)
-        moved = np.abs(new - za).max(axis=1)
-        z[active] = new
-        if tol > 0:
-            still = moved > tol * scale
-            active[np.flatnonzero(active)[~still]] = False
-            if not active.any():
-                break
+        # ‖x − z‖² = ‖x‖² − 2x·z + ‖z‖², as two batched mat-vec products
+        dots = np.matmul(xt, z[:, :, None])[:, :, 0]
+        d2 = sqx - 2.0 * dots + np.einsum("td,td->t", z, z)[:, None]
+        beta = 1.0 / np.maximum(np.sqrt(np.maximum(d2, 0.0)), nu)
+        new = np.matmul(beta[:, None, :], xt)[:, 0, :] / beta.sum(axis=1, keepdims=True)
+        moved = float(np.abs(new - z).max())
+        z = new
+        if moved <= step:
+            break
     return z
 
 
-def _bulyan(x: np.ndarray, f: int) -> np.ndarray:
-    t, n, _ = x.shape
+def _bulyan(v: np.ndarray, f: int) -> np.ndarray:
+    n, t, _ = v.shape
     theta = n - 2 * f
     beta = theta - 2 * f
-    base = pairwise_sq_dists(x)
+    base = pairwise_sq_dists(v)
     idx = np.arange(n)
     base[:, idx, idx] = np.inf
     removed = np.zeros((t, n), dtype=bool)
@@ -135,30 +147,31 @@ def _bulyan(x: np.ndarray, f: int) -> np.ndarray:
         else:
             k = min(max(remaining - f - 2, 1), remaining - 1)
             d = np.where(removed[:, None, :], np.inf, base)
-            score = np.sort(d, axis=2)[:, :, :k].sum(axis=2)
+            d.sort(axis=2)
+            score = d[:, :, :k].sum(axis=2)
             score[removed] = np.inf
             pick = np.argmin(score, axis=1)
         chosen[:, step] = pick
         removed[rows, pick] = True
-    sel = _gather(x, chosen)  # [t, theta, d]
-    med = np.median(sel, axis=1, keepdims=True)
-    closest = np.argsort(np.abs(sel - med), axis=1, kind="stable")[:, :beta, :]
-    return np.take_along_axis(sel, closest, axis=1).mean(axis=1)
+    sel = np.swapaxes(_gather(v, chosen), 0, 1)  # [theta, t, d]
+    med = _median(sel)
+    closest = np.argsort(np.abs(sel - med), axis=0, kind="stable")[:beta]
+    return np.take_along_axis(sel, closest, axis=0).mean(axis=0)
 
 
-def _nnm(x: np.ndarray, f: int) -> np.ndarray:
-    """``[tokens, n, d]``: each vector replaced by the mean of its ``n - f`` nearest (itself included)."""
-    t, n, _ = x.shape
+def _nnm(v: np.ndarray, f: int) -> np.ndarray:
+    """``[n, tokens, d]``: each vector replaced by the mean of its ``n - f`` nearest (itself included)."""
+    n, t, _ = v.shape
     keep = n - f
     if f == 0:
-        return np.broadcast_to(x.mean(axis=1, keepdims=True), x.shape).copy()
-    d = pairwise_sq_dists(x)
+        return np.broadcast_to(v.mean(axis=0), v.shape).copy()
+    d = pairwise_sq_dists(v)
     idx = np.arange(n)
     d[:, idx, idx] = -1.0  # a vector is always its own nearest neighbour
-    near = np.argsort(d, axis=2, kind="stable")[:, :, :keep]
+    near = np.argpartition(d, keep - 1, axis=2)[:, :, :keep]  # the set matters, not its order
     w = np.zeros((t, n, n))
     np.put_along_axis(w, near, 1.0 / keep, axis=2)
-    return np.matmul(w, x)
+    return np.swapaxes(np.matmul(w, np.swapaxes(v, 0, 1)), 0, 1)
 
 
 # ── public rules ───────────────────────────────────────────────────────────
@@ -167,7 +180,7 @@ def _nnm(x: np.ndarray, f: int) -> np.ndarray:
 def mean(vectors: Any, *, nonfinite: NonFinite = "raise") -> Any:
     """Plain average (not robust: one Byzantine replica moves it anywhere). A baseline."""
     s = read_scores(vectors, nonfinite=nonfinite)
-    return s.out(s.x.mean(axis=1))
+    return s.out(s.v.mean(axis=0))
 
 
 def coordinate_wise_median(vectors: Any, *, nonfinite: NonFinite = "raise") -> Any:
@@ -178,7 +191,7 @@ def coordinate_wise_median(vectors: Any, *, nonfinite: NonFinite = "raise") -> A
     replicas' range for that coordinate.
     """
     s = read_scores(vectors, nonfinite=nonfinite)
-    return s.out(_median(s.x))
+    return s.out(_median(s.v))
 
 
 def trimmed_mean(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
@@ -189,7 +202,7 @@ def trimmed_mean(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n > 2 * f, rule="trimmed_mean", need="n > 2f", n=s.n, f=f)
-    return s.out(_trimmed(s.x, f))
+    return s.out(_trimmed(s.v, f))
 
 
 def krum_scores(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite: NonFinite = "raise") -> np.ndarray:
@@ -201,7 +214,7 @@ def krum_scores(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="krum", need="n >= 2f + 3", n=s.n, f=f)
-    sc = _krum_score_kernel(s.x, _krum_neighbors(s.n, f, neighbors))
+    sc = _krum_score_kernel(s.v, _krum_neighbors(s.n, f, neighbors))
     return sc if s.batched else sc[0]
 
 
@@ -215,8 +228,8 @@ def krum(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite: NonFi
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="krum", need="n >= 2f + 3", n=s.n, f=f)
-    pick = _krum_pick(s.x, f, _krum_neighbors(s.n, f, neighbors), 1)
-    return s.out(_gather(s.x, pick)[:, 0, :])
+    pick = _krum_pick(s.v, _krum_neighbors(s.n, f, neighbors), 1)
+    return s.out(_gather(s.v, pick)[:, 0, :])
 
 
 def multi_krum(
@@ -235,8 +248,8 @@ def multi_krum(
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="multi_krum", need="n >= 2f + 3", n=s.n, f=f)
     m = _check_m(m, s.n, f)
-    pick = _krum_pick(s.x, f, _krum_neighbors(s.n, f, neighbors), m)
-    return s.out(_gather(s.x, pick).mean(axis=1))
+    pick = _krum_pick(s.v, _krum_neighbors(s.n, f, neighbors), m)
+    return s.out(_mean_of(s.v, pick))
 
 
 def _check_m(m: Any, n: int, f: int) -> int:
@@ -271,7 +284,7 @@ def geometric_median(
     max_iter = check_nonneg_int(max_iter, "max_iter")
     if not (isinstance(tol, (int, float)) and tol >= 0):
         raise InvalidInput(f"expected a number >= 0, got {tol!r}", argument="tol")
-    return s.out(_weiszfeld(s.x, nu=float(nu), max_iter=max_iter, tol=float(tol), init=init))
+    return s.out(_weiszfeld(s.v, nu=float(nu), max_iter=max_iter, tol=float(tol), init=init))
 
 
 def bulyan(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
@@ -284,7 +297,7 @@ def bulyan(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n >= 4 * f + 3, rule="bulyan", need="n >= 4f + 3", n=s.n, f=f)
-    return s.out(_bulyan(s.x, f))
+    return s.out(_bulyan(s.v, f))
 
 
 def nnm(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
@@ -297,4 +310,4 @@ def nnm(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n > 2 * f, rule="nnm", need="n > 2f", n=s.n, f=f)
-    return s.out_replicas(_nnm(s.x, f))
+    return s.out_replicas(_nnm(s.v, f))
