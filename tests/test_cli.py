@@ -67,3 +67,30 @@ def test_demo_bad_sizes_exit_2_instead_of_hanging():
     for args in (["--tokens", "0"], ["--replicas", "0"]):
         r = runner.invoke(app, ["demo", *args])
         assert r.exit_code == 2, args
+
+
+def test_route_json_and_npy(tmp_path):
+    scores = [[3.0, 1.0, 0.0]] * 5 + [[-1e6, 1e6, 0.0]] * 2
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps(scores))
+    r = runner.invoke(app, ["route", str(path), "--method", "krum", "-f", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["winners"] == 0
+    r = runner.invoke(app, ["route", str(path), "-f", "2"])
+    assert r.exit_code == 0 and "winner: 0" in r.output
+    batch = np.repeat(np.array(scores)[:, None, :], 6, axis=1)
+    npy = tmp_path / "batch.npy"
+    np.save(npy, batch)
+    r = runner.invoke(app, ["route", str(npy), "-f", "2", "-k", "2", "--json"])
+    assert json.loads(r.output)["winners"] == [[0, 1]] * 6
+    r = runner.invoke(app, ["route", str(npy), "-f", "2"])
+    assert r.exit_code == 0 and "6" in r.output
+
+
+def test_route_bad_input_exit_2(tmp_path):
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps([[1.0, 2.0]] * 4))
+    r = runner.invoke(app, ["route", str(path), "--method", "krum", "-f", "1"])
+    assert r.exit_code == 2 and "n >= 2f + 3" in r.output
+    r = runner.invoke(app, ["route", str(tmp_path / "missing.npy")])
+    assert r.exit_code == 2

@@ -179,6 +179,52 @@ def settle(
     _out.print(f"dispatched {s.num_dispatched:,}, withheld {s.num_withheld:,}")
 
 
+@app.command()
+def route(
+    path: Path = typer.Argument(
+        ..., help="Replica scores: .npy or .json, [replicas, experts] or [replicas, tokens, experts]."
+    ),
+    method: str = typer.Option("median", "--method", "-m", help="median, trimmed_mean, krum, multi_krum, geometric_median, bulyan."),
+    f: int | None = typer.Option(None, "--f", "-f", help="Byzantine replicas to tolerate (default (n-1)//3)."),
+    k: int | None = typer.Option(None, "--k", "-k", help="Route to the k best experts instead of the argmax."),
+    pre: str | None = typer.Option(None, "--pre", help="Pre-aggregation: nnm."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Fuse replica score vectors with a Byzantine-robust rule and print the winning expert(s)."""
+    import numpy as np
+
+    from .aggregators import robust_route
+    from .errors import InvalidInput
+
+    try:
+        try:
+            if path.suffix == ".json":
+                scores = json.loads(path.read_text())
+            else:
+                scores = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"cannot read {path} as .npy or JSON scores: {exc}", argument="PATH") from exc
+        winners = robust_route(np.asarray(scores) if isinstance(scores, list) else scores, f=f, method=method, k=k, pre=pre)
+    except OpenMoEBFTError as exc:
+        _fail(exc)
+        return
+    data = np.asarray(winners).tolist()
+    if as_json:
+        _emit_json({"method": method, "f": f, "k": k, "winners": data})
+        return
+    if np.ndim(winners) == 0 or (k is not None and np.ndim(winners) == 1):
+        _out.print(f"winner: {data}")
+        return
+    first = np.asarray(winners).reshape(len(data), -1)[:, 0]
+    counts = np.bincount(first)
+    table = Table(title=f"{path.name}: {len(data):,} tokens routed by {method}")
+    table.add_column("expert", justify="right")
+    table.add_column("tokens (first choice)", justify="right")
+    for expert in np.flatnonzero(counts):
+        table.add_row(str(expert), f"{counts[expert]:,}")
+    _out.print(table)
+
+
 def _add_subcommands() -> None:
     from .receipts.cli import app as receipts_app
 
