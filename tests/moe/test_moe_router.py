@@ -376,3 +376,21 @@ def test_bad_noise_and_selection():
         with pytest.raises(InvalidInput) as exc:
             r.route(x, selected=sel)
         assert exc.value.argument == "selected"
+
+
+@given(st.integers(1, 6), st.integers(1, 25), st.integers(1, 3), st.integers(0, 10_000))
+def test_expert_choice_equals_a_per_expert_loop_even_with_ties(e, t, cf, seed):
+    x = np.random.default_rng(seed).integers(-2, 3, (t, e)).astype(np.float64)  # many ties
+    out = SparseMoERouter(e, k=1, mode="expert_choice", capacity_factor=float(cf),
+                          normalize_weights=False).route(x)
+    p = softmax(x)
+    c = min(t, math.ceil(cf * t / e))
+    chosen = {tok: [] for tok in range(t)}
+    for ex in range(e):
+        for tok in sorted(range(t), key=lambda i: (-p[i, ex], i))[:c]:
+            chosen[tok].append((ex, p[tok, ex]))
+    for tok in range(t):
+        want = sorted(chosen[tok], key=lambda pair: (-pair[1], pair[0]))
+        assert [ex for ex, _ in out.assignments[tok]] == [ex for ex, _ in want]
+        assert [w for _, w in out.assignments[tok]] == pytest.approx([w for _, w in want])
+    assert out.dropped == [tok for tok in range(t) if not chosen[tok]]

@@ -62,32 +62,37 @@ def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
     """The seed's greedy primary-slot policy. ``ids [T, k]`` ranked best first.
 
     Returns the rank (column of ``ids``) each token is placed on, ``k`` = dropped.
+    Each round only looks at the ``active`` tokens: not final yet and not dropped.
     """
     t, k = ids.shape
     e = num_experts
     rank = np.zeros(t, dtype=np.intp)
+    ext = np.concatenate([ids, np.full((t, 1), e, dtype=ids.dtype)], axis=1)
+    placed = ext[:, 0].astype(np.intp)
+    if t == 0 or np.bincount(placed, minlength=e).max() <= capacity:
+        return rank  # nobody overflows: every token keeps its first choice
     # fill[x] = index of the token that took expert x's last slot; t = not full yet.
     fill = np.full(e + 1, t, dtype=np.intp)
     fill[e] = -1  # the "dropped" pseudo-expert is never available
-    full = np.zeros(e, dtype=bool)
-    tokens = np.arange(t)
-    ext = np.concatenate([ids, np.full((t, 1), e, dtype=ids.dtype)], axis=1)
-    placed = ext[tokens, rank]
-    counts = np.bincount(placed, minlength=e + 1)[:e]
-    while True:
-        cand = np.flatnonzero((counts >= capacity) & ~full)
+    full = np.zeros(e + 1, dtype=bool)
+    base = np.zeros(e + 1, dtype=np.intp)  # placements among the final tokens
+    active = np.arange(t)
+    while active.size:
+        seg = placed[active]
+        n = seg.shape[0]
+        per = np.bincount(seg, minlength=e + 1)
+        need = capacity - base  # room left (>= 1 for an expert not yet full)
+        cand = np.flatnonzero((per[:e] >= need[:e]) & ~full[:e])
         if cand.size == 0:
             return rank
-        order = np.argsort(_small(placed, e + 1), kind="stable")
-        per = np.bincount(placed, minlength=e + 1)
+        order = active[np.argsort(_small(seg, e + 1), kind="stable")]
         starts = np.cumsum(per) - per
-        last = order[starts[cand] + capacity - 1]          # token taking the last slot
-        over = np.where(counts[cand] > capacity,
-                        order[np.minimum(starts[cand] + capacity, t - 1)], t)  # first overflow
-        by_time = np.argsort(last, kind="stable")
+        last = order[starts[cand] + need[cand] - 1]              # takes the last slot
+        over = np.where(per[cand] > need[cand],                   # first one turned away
+                        order[np.minimum(starts[cand] + need[cand], n - 1)], t)
         first_moved = t
         accepted = []
-        for j in by_time.tolist():
+        for j in np.argsort(last, kind="stable").tolist():
             if last[j] >= first_moved:
                 break
             accepted.append(j)
@@ -95,25 +100,23 @@ def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
         acc = cand[accepted]
         fill[acc] = last[accepted]
         full[acc] = True
-        # tokens now over capacity on an accepted expert move down their own ranking
-        moving = np.flatnonzero(full[np.minimum(placed, e - 1)] & (placed < e)
-                                & (tokens > fill[placed]))
-        if moving.size == 0:  # pragma: no cover - an accepted fill always has overflow
-            continue
+        # every token before the first turned-away one is final now
+        cut = np.searchsorted(active, first_moved)
+        base += np.bincount(seg[:cut], minlength=e + 1)
+        active = active[cut:]
+        seg = seg[cut:]
+        # tokens over capacity on a full expert move down their own ranking
+        moving = active[full[seg] & (active > fill[seg])]
         r = rank[moving] + 1
         pending = np.ones(moving.size, dtype=bool)
         while pending.any():
             cur = ext[moving, np.minimum(r, k)]
-            ok = (r >= k) | (moving <= fill[cur])
-            pending = ~ok
+            pending = (r < k) & (moving > fill[cur])
             r = np.where(pending, r + 1, r)
         rank[moving] = np.minimum(r, k)
-        old = placed[moving]
-        new = ext[moving, rank[moving]]
-        placed[moving] = new
-        np.subtract.at(counts, old, 1)
-        valid = new < e
-        np.add.at(counts, new[valid], 1)
+        placed[moving] = ext[moving, rank[moving]]
+        active = active[placed[active] < e]  # dropped tokens are final
+    return rank
 
 
 def reroute_reference(ids: list[list[int]], capacity: int, num_experts: int) -> list[int]:

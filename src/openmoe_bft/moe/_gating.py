@@ -104,13 +104,15 @@ def check_k(value: Any, num_experts: int, argument: str = "k") -> int:
 # --------------------------------------------------------------------------- kernels
 
 
-def _topk_desc(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _topk_desc(z: np.ndarray, k: int, first: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise top-``k`` of ``z`` ``[T, E]``, highest first, ties to the lower index.
 
     Returns ``(ids [T, k] intp, values [T, k])``. ``z`` is used as scratch space and
     restored before returning. For small ``k`` this is ``k`` argmax passes (each one
     SIMD-fast, and ``argmax`` returns the first maximum, i.e. the lowest index); for
-    larger ``k`` one stable argsort per row.
+    larger ``k`` one stable argsort per row. ``first``: the row argmax, when the caller
+    already has it.
     """
     t, e = z.shape
     if k > _ARGMAX_TOPK_MAX and k < e:
@@ -120,7 +122,7 @@ def _topk_desc(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     ids = np.empty((t, k), dtype=np.intp)
     vals = np.empty((t, k), dtype=z.dtype)
     for j in range(k):
-        i = z.argmax(axis=1)
+        i = first if (j == 0 and first is not None) else z.argmax(axis=1)
         ids[:, j] = i
         vals[:, j] = z[rows, i]
         if j + 1 < k:

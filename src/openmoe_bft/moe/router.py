@@ -382,7 +382,7 @@ class SparseMoERouter:
             return self._expert_choice(x, z, m, noisy)
 
         if selected is None:
-            ids, vals = _topk_desc(z, self.k)
+            ids, vals = _topk_desc(z, self.k, first=top)
         else:
             ids, vals = self._selected(selected, z)
         np.exp(z, out=z)
@@ -482,19 +482,24 @@ class SparseMoERouter:
         if cap >= t:
             pick = np.ones_like(pt, dtype=bool)
         else:
-            thr = -np.partition(-pt, cap - 1, axis=1)[:, cap - 1]
-            gt = pt > thr[:, None]
-            eq = pt == thr[:, None]
-            need = cap - gt.sum(axis=1)
-            pick = gt | (eq & (np.cumsum(eq, axis=1) <= need[:, None]))
-        mask = pick.T
-        per_token = mask.sum(axis=1)
+            thr = -np.partition(-pt, cap - 1, axis=1)[:, cap - 1]  # each expert's C-th best
+            pick = pt >= thr[:, None]
+            if not (pick.sum(axis=1) == cap).all():  # ties at the threshold: lower token wins
+                gt = pt > thr[:, None]
+                eq = pt == thr[:, None]
+                need = cap - gt.sum(axis=1)
+                pick = gt | (eq & (np.cumsum(eq, axis=1) <= need[:, None]))
+        ei, ti = np.nonzero(pick)
+        wv = pt[ei, ti]
+        order = np.lexsort((ei, -wv, ti))  # by token, then weight descending, then expert
+        ei, ti, wv = ei[order], ti[order], wv[order]
+        per_token = np.bincount(ti, minlength=t)
         width = int(per_token.max())
-        scored = np.where(mask, probs, -1.0).astype(probs.dtype, copy=False)
-        ids, vals = _topk_desc(scored, width)
-        valid = vals > -0.5
-        ids = np.where(valid, ids, -1)
-        w = np.where(valid, vals, 0.0).astype(probs.dtype, copy=False)
+        pos = np.arange(ti.size) - np.repeat(np.cumsum(per_token) - per_token, per_token)
+        ids = np.full((t, width), -1, dtype=np.intp)
+        ids[ti, pos] = ei
+        w = np.zeros((t, width), dtype=probs.dtype)
+        w[ti, pos] = wv
         if self.normalize_weights:
             tot = w.sum(axis=1, keepdims=True)
             w = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
