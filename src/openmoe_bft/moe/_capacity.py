@@ -16,12 +16,16 @@ Two token-choice policies, both greedy in token order (earlier tokens win):
     are. A token with no room anywhere in its top-``k`` is dropped. (With ``k = 1``
     this is exactly Switch's top-1 dropping.)
 
-The reroute policy is sequential by definition; :func:`reroute` computes it exactly in
-at most ``num_experts`` vectorized rounds: each round finds, under the current
+The reroute policy is sequential by definition; :func:`reroute` computes it exactly,
+without a per-token loop, in at most ``num_experts`` vectorized rounds (one per expert
+that fills up; none when no expert overflows). Each round finds, under the current
 placements, the earliest token at which some not-yet-full expert takes its last
-slot. Every placement up to that token is final, so that expert's fill time is
-exact; the tokens after it that were placed on it move down their ranking. Several
-fills are accepted in one round while they precede the first moved token.
+slot; every placement before it is final, so that expert's fill time is exact, and
+the tokens after it that were placed on it move down their own ranking. Several
+fills are accepted in one round while they precede the first moved token. Rounds
+only look at the active tokens (after the final prefix, not dropped), a set that
+shrinks as experts fill. Property tests check it against :func:`reroute_reference`,
+the per-token loop.
 """
 
 from __future__ import annotations

@@ -145,8 +145,9 @@ def _softmax_rows(x: np.ndarray) -> np.ndarray:
 def softmax(logits: Any) -> Any:
     """Numerically stable softmax (subtracts the maximum before exponentiating).
 
-    A list/tuple of numbers gives a list of floats summing to 1.0 (the seed's shape);
-    an array or torch tensor gives a numpy array, softmaxed over its last axis.
+    A list/tuple of numbers gives a list of floats summing to 1.0 (the seed's shape;
+    nested lists give nested lists); an array or torch tensor gives a numpy array.
+    Always over the last axis.
     Empty input, NaN / ±inf or non-numbers raise :class:`InvalidInput` /
     :class:`InvalidType` (both ``ValueError``).
     """
@@ -156,7 +157,7 @@ def softmax(logits: Any) -> Any:
         raise InvalidInput("softmax requires at least one logit", argument="logits")
     check_finite(arr, "logits")
     out = _softmax_rows(np.array(arr, dtype=np.float64 if as_list else arr.dtype, copy=True))
-    return out.tolist() if as_list and out.ndim == 1 else out
+    return out.tolist() if as_list else out
 
 
 def _vector(logits: Any, argument: str) -> np.ndarray:
