@@ -306,6 +306,7 @@ def test_empty_batches():
         assert out.expert_ids.shape == (0, 2)
 
 
+@pytest.mark.torch
 def test_torch_tensors_are_read_without_the_core_importing_torch():
     torch = pytest.importorskip("torch")
     x = logits(40, 8, 3, np.float32)
@@ -394,3 +395,12 @@ def test_expert_choice_equals_a_per_expert_loop_even_with_ties(e, t, cf, seed):
         assert [ex for ex, _ in out.assignments[tok]] == [ex for ex, _ in want]
         assert [w for _, w in out.assignments[tok]] == pytest.approx([w for _, w in want])
     assert out.dropped == [tok for tok in range(t) if not chosen[tok]]
+
+
+def test_importing_the_module_does_no_torch_import():
+    import subprocess
+    import sys
+
+    code = ("import sys, openmoe_bft.moe as m; m.SparseMoERouter(4, k=2).route([[1.0, 2.0, 3.0, 4.0]]); "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
