@@ -1,7 +1,7 @@
 """BFT gate vs R independent nn.Linear routers + top-k, in one run (issue 4, torch part).
 
-Workload (CPU, float32, inference under torch.no_grad): 4,096 tokens, hidden 1024,
-64 experts, top-2; R = 4 and R = 7 replicas (exact copies of one router, no fault).
+Workload (CPU, float32, inference under torch.no_grad): 4,096 tokens, hidden 512 and
+1024, 64 experts, top-2; R = 4 and R = 7 replicas (exact copies of one router).
 
   ours     : BFTGate(R).forward — one batched matmul for the R replicas' logits,
              coordinate-wise median, top-k of the median, per-replica vote, quorum,
@@ -17,7 +17,7 @@ f replicas faulty (NaN logits: the sanitising path) and ours / single.
 Timings alternate between the contenders for several rounds (other work on a shared
 machine hits all of them alike); the ratio uses each one's best median over rounds.
 
-    python benchmarks/bench_torch_gate.py [--tokens N] [--hidden H] [--quick]
+    python benchmarks/bench_torch_gate.py [--tokens N] [--hidden 512,1024] [--quick]
 """
 
 from __future__ import annotations
@@ -60,10 +60,11 @@ def contenders(tokens: int, hidden: int, experts: int, k: int, r: int) -> dict:
     return {"ours": lambda: gate(x), "ours_f_faulty": lambda: faulty(x), "baseline": baseline, "single": single}
 
 
-def run(tokens: int, hidden: int, experts: int, k: int, replicas: list[int], rounds: int, repeat: int) -> dict:
+def run(tokens: int, hiddens: list[int], experts: int, k: int, replicas: list[int], rounds: int,
+        repeat: int) -> dict:
     rows = []
     with torch.no_grad():
-        for r in replicas:
+        for hidden, r in ((h, r) for h in hiddens for r in replicas):
             fns = contenders(tokens, hidden, experts, k, r)
             best = {name: {"min_s": float("inf"), "median_s": float("inf")} for name in fns}
             for _ in range(rounds):
@@ -107,7 +108,7 @@ def run(tokens: int, hidden: int, experts: int, k: int, replicas: list[int], rou
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=4096)
-    ap.add_argument("--hidden", type=int, default=1024)
+    ap.add_argument("--hidden", default="512,1024", help="comma-separated hidden sizes")
     ap.add_argument("--experts", type=int, default=64)
     ap.add_argument("--k", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=6)
@@ -116,25 +117,27 @@ def main() -> None:
     args = ap.parse_args()
     replicas = [4] if args.quick else [4, 7]
     rounds = 2 if args.quick else args.rounds
-    data = run(args.tokens, args.hidden, args.experts, args.k, replicas, rounds, args.repeat)
+    hiddens = [int(h) for h in args.hidden.split(",")]
+    data = run(args.tokens, hiddens, args.experts, args.k, replicas, rounds, args.repeat)
 
     from rich.console import Console
     from rich.table import Table
 
     m = data["machine"]
-    table = Table(title=f"BFT gate, {args.tokens:,} tokens, hidden {args.hidden}, {args.experts} experts, "
-                        f"top-{args.k}, float32 ({m['cpu']}, {m['torch_threads']} torch threads)")
-    for col in ("R", "f", "ours ms", "ours, f NaN replicas ms", "R linear+topk ms", "1 router ms",
-                "ours / baseline", "(f faulty) / baseline", "ours / 1 router", "M tokens/s"):
+    table = Table(title=f"BFT gate, {args.tokens:,} tokens, {args.experts} experts, top-{args.k}, float32 "
+                        f"({m['cpu']}, {m['torch_threads']} torch threads)")
+    for col in ("hidden", "R", "f", "ours ms", "ours f-bad ms", "base ms", "1 router ms",
+                "ours/base", "f-bad/base", "ours/1 router", "Mtok/s"):
         table.add_column(col, justify="right")
     for row in data["rows"]:
         table.add_row(
-            str(row["replicas"]), str(row["f"]), f"{row['ours_ms']:.2f}", f"{row['ours_f_faulty_ms']:.2f}",
+            str(row["hidden"]), str(row["replicas"]), str(row["f"]), f"{row['ours_ms']:.2f}", f"{row['ours_f_faulty_ms']:.2f}",
             f"{row['baseline_ms']:.2f}", f"{row['single_ms']:.2f}", f"{row['ratio_vs_baseline']:.2f}",
             f"{row['ratio_f_faulty_vs_baseline']:.2f}", f"{row['ratio_vs_single']:.2f}",
             f"{row['tokens_per_s'] / 1e6:.2f}",
         )
-    Console().print(table)
+    Console(width=120).print(table)
+    print("base = R nn.Linear routers + topk; f-bad = ours with f replicas emitting NaN logits")
     if not args.quick:
         print("wrote", write_result("torch_gate", data))
 

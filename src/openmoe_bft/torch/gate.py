@@ -31,12 +31,20 @@ What is guaranteed, with ``b`` Byzantine replicas (arbitrary logits, NaN include
   case: replicas are copies of one router, see :meth:`BFTGate.from_router` and
   ``grad="replicated"``): per coordinate the median is an honest value, so the
   aggregate equals the honest logits *bit for bit* (odd ``R``; even ``R``: the mean
-  of two equal values, also exact), every token is dispatched to the honest router's
+  of two equal values, also exact; each replica's block of the batched matmul is
+  the GEMM ``F.linear`` runs for one router, bit-equal to it in our CPU tests), every token is dispatched to the honest router's
   choice with its weights, and the Byzantine replicas show up as disagreements.
 * With ``b <= f`` and *non-identical* honest replicas the median lies per coordinate
   within the honest range (not equal to any one honest replica in general), and a
   token is dispatched only when the aggregate's choice gathers the threshold.
+* With ``f < b < threshold`` the dispatched *set* is still honest-backed, but the
+  combine weights come from the aggregate, which the ``b`` replicas can pull anywhere
+  between their logits and the honest ones; many tokens are withheld.
 * ``b >= threshold`` colluding replicas can outvote the honest ones: no rule can help.
+
+A fault that keeps the honest ranking (logits scaled by a positive factor) is no
+routing fault and goes unnoticed; so does a replica whose logits are constant (a
+tie everywhere supports any set). Neither changes what is dispatched.
 
 Gradients (``grad=``): ``"replicated"`` (default) — the gradient of the aggregate
 logits ``g`` is given to *every* replica as if it had produced the aggregate
@@ -54,6 +62,11 @@ Bad input vs. faults: NaN/inf in a *replica's* logits is a fault the gate tolera
 it makes every replica's logits non-finite, and the gate raises
 :class:`~openmoe_bft.errors.InvalidInput` naming the token (``check_inputs=False``
 skips the check; such tokens are then withheld).
+
+Cost: one batched matmul (R times a single router's), a pruned comparator network
+of elementwise min/max for the median (6 ops for R = 4, 22 for R = 7), one top-k
+of the aggregate and two reductions over ``[R, T, E]`` for the vote. On a GPU the
+forward synchronises three times (finite checks) to take the all-finite fast path.
 """
 
 from __future__ import annotations
@@ -160,7 +173,7 @@ class GateOutput:
     replicas: int
     f: int
     threshold: int
-    num_experts: int = field(default=0)
+    num_experts: int
 
     @property
     def num_tokens(self) -> int:
@@ -208,7 +221,15 @@ class Fault:
     scale: float = 1.0
     experts: tuple[int, ...] = ()
     seed: int = 0
-    generator: Any = field(default=None, compare=False, repr=False)
+    # one seeded generator per device, made on first use (the gate may be moved)
+    generators: dict[str, torch.Generator] = field(default_factory=dict, compare=False, repr=False)
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        gen = self.generators.get(str(device))
+        if gen is None:
+            gen = self.generators[str(device)] = torch.Generator(device=device)
+            gen.manual_seed(self.seed)
+        return gen
 
 
 # --------------------------------------------------------------------------- autograd
@@ -250,7 +271,8 @@ def _apply_faults(logits: torch.Tensor, faults: Mapping[int, Fault]) -> None:
         elif mode == "inf":
             view.fill_(math.inf)
         elif mode == "noise":
-            noise = torch.randn(view.shape, generator=fault.generator, device=view.device, dtype=view.dtype)
+            gen = fault.generator(view.device)
+            noise = torch.randn(view.shape, generator=gen, device=view.device, dtype=view.dtype)
             view.copy_(noise.mul_(fault.scale))
         elif mode == "target":
             view.zero_()
@@ -501,11 +523,7 @@ class BFTGate(nn.Module):
             chosen = tuple(int(x) for x in experts)
             if not chosen or any(not 0 <= x < self.num_experts for x in chosen):
                 raise InvalidInput(f"expected expert ids in [0, {self.num_experts})", argument="experts")
-        gen = None
-        if mode == "noise":
-            gen = torch.Generator(device=self.weight.device)
-            gen.manual_seed(int(seed))
-        self._faults[replica] = Fault(mode=mode, scale=scale, experts=chosen, seed=int(seed), generator=gen)
+        self._faults[replica] = Fault(mode=mode, scale=scale, experts=chosen, seed=int(seed))
 
     def clear_faults(self, replica: int | None = None) -> None:
         """Remove the injected fault of ``replica`` (all faults when ``None``)."""
