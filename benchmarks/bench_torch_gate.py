@@ -12,7 +12,9 @@ Workload (CPU, float32, inference under torch.no_grad): 4,096 tokens, hidden 512
   single   : one Mixtral-style router (linear, softmax, top-k, renormalise), for scale.
 
 Target: ours / baseline <= 1.5 (consensus overhead <= 50%). Also shown: ours with
-f replicas faulty (NaN logits: the sanitising path) and ours / single.
+f replicas faulty (NaN logits: the sanitising path), ours / single, and a training
+step (forward + backward of the combine weights, x requiring grad) against R
+Mixtral-style routers (linear, softmax, top-k, renormalise) each doing the same.
 
 Timings alternate between the contenders for several rounds (other work on a shared
 machine hits all of them alike); the ratio uses each one's best median over rounds.
@@ -52,12 +54,25 @@ def contenders(tokens: int, hidden: int, experts: int, k: int, r: int) -> dict:
         w, ids = torch.topk(torch.softmax(logits, dim=-1), k, dim=-1)
         return w / w.sum(-1, keepdim=True), ids
 
+    xg = x.clone().requires_grad_()
+
+    @torch.enable_grad()
+    def ours_train():  # forward + backward of the combine weights (all replicas get grads)
+        gate(xg).topk_weights.sum().backward()
+
+    @torch.enable_grad()
+    def baseline_train():  # R Mixtral-style routers, each forward + backward
+        for lin in routers:
+            w = torch.topk(torch.softmax(lin(xg), dim=-1), k, dim=-1).values
+            (w / w.sum(-1, keepdim=True)).sum().backward()
+
     # sanity: exact copies dispatch every token to the single router's choice
     out = gate(x)
     assert out.num_withheld == 0 and torch.equal(out.topk_ids, torch.topk(routers[0](x), k).indices)
     out = faulty(x)
     assert out.num_withheld == 0 and torch.equal(out.topk_ids, torch.topk(routers[0](x), k).indices)
-    return {"ours": lambda: gate(x), "ours_f_faulty": lambda: faulty(x), "baseline": baseline, "single": single}
+    return {"ours": lambda: gate(x), "ours_f_faulty": lambda: faulty(x), "baseline": baseline, "single": single,
+            "ours_train": ours_train, "baseline_train": baseline_train}
 
 
 def run(tokens: int, hiddens: list[int], experts: int, k: int, replicas: list[int], rounds: int,
@@ -90,6 +105,9 @@ def run(tokens: int, hiddens: list[int], experts: int, k: int, replicas: list[in
                 "ratio_f_faulty_vs_baseline": ms["ours_f_faulty"] / ms["baseline"],
                 "ratio_vs_baseline_min": best["ours"]["min_s"] / best["baseline"]["min_s"],
                 "ratio_vs_single": ms["ours"] / ms["single"],
+                "train_ours_ms": ms["ours_train"],
+                "train_baseline_ms": ms["baseline_train"],
+                "train_ratio_vs_baseline": ms["ours_train"] / ms["baseline_train"],
                 "tokens_per_s": tokens / (ms["ours"] / 1e3),
             })
     info = machine()
@@ -127,17 +145,18 @@ def main() -> None:
     table = Table(title=f"BFT gate, {args.tokens:,} tokens, {args.experts} experts, top-{args.k}, float32 "
                         f"({m['cpu']}, {m['torch_threads']} torch threads)")
     for col in ("hidden", "R", "f", "ours ms", "ours f-bad ms", "base ms", "1 router ms",
-                "ours/base", "f-bad/base", "ours/1 router", "Mtok/s"):
+                "ours/base", "f-bad/base", "ours/1 router", "Mtok/s", "train ours/base"):
         table.add_column(col, justify="right")
     for row in data["rows"]:
         table.add_row(
             str(row["hidden"]), str(row["replicas"]), str(row["f"]), f"{row['ours_ms']:.2f}", f"{row['ours_f_faulty_ms']:.2f}",
             f"{row['baseline_ms']:.2f}", f"{row['single_ms']:.2f}", f"{row['ratio_vs_baseline']:.2f}",
             f"{row['ratio_f_faulty_vs_baseline']:.2f}", f"{row['ratio_vs_single']:.2f}",
-            f"{row['tokens_per_s'] / 1e6:.2f}",
+            f"{row['tokens_per_s'] / 1e6:.2f}", f"{row['train_ratio_vs_baseline']:.2f}",
         )
-    Console(width=120).print(table)
-    print("base = R nn.Linear routers + topk; f-bad = ours with f replicas emitting NaN logits")
+    Console(width=150).print(table)
+    print("base = R nn.Linear routers + topk; f-bad = ours with f replicas emitting NaN logits; "
+          "train = forward + backward (base: R Mixtral-style routers)")
     if not args.quick:
         print("wrote", write_result("torch_gate", data))
 
