@@ -1,6 +1,8 @@
 """BFTGate: equivalence with a plain router, fault tolerance, collusion bounds, stats."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -368,3 +370,39 @@ def test_qwen_router_norm_topk_prob_becomes_normalize_topk():
     x = tokens()
     for a, b in zip(gate(x).to_hf(), hf_router(x), strict=True):
         assert torch.equal(a, b)
+
+
+# --------------------------------------------------------------------------- properties
+
+ALL_MODES = ["sign_flip", "scale", "noise", "zero", "nan", "inf", "target"]
+
+
+@given(
+    replicas=st.integers(1, 10),
+    e=st.integers(2, 12),
+    k=st.integers(1, 3),
+    t=st.integers(0, 40),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_property_byzantine_replicas_never_misroute(replicas, e, k, t, seed, data):
+    k = min(k, e)
+    lin = router(seed=seed, h=8, e=e)
+    x = tokens(seed=seed + 1, t=t, h=8)
+    gate = BFTGate.from_router(lin, replicas=replicas, k=k)
+    n_bad = data.draw(st.integers(0, gate.threshold - 1), label="byzantine")
+    bad = data.draw(st.permutations(range(replicas)), label="order")[:n_bad]
+    for r in bad:
+        mode = data.draw(st.sampled_from(ALL_MODES), label=f"mode{r}")
+        kw = {"scale": data.draw(st.sampled_from([-1e6, -1.0, 1e-3, 1e6]))} if mode == "scale" else {}
+        if mode == "target":
+            kw = {"experts": data.draw(st.lists(st.integers(0, e - 1), min_size=1, max_size=k, unique=True))}
+        gate.inject_fault(r, mode, seed=r, **kw)
+    out = gate(x)
+    _, ids, _ = reference(lin, x, k)
+    disp = ~out.withheld
+    # safety for b < threshold: a dispatched set is the honest one
+    assert torch.equal(out.topk_ids[disp].sort(-1).values, ids[disp].sort(-1).values)
+    assert (out.topk_ids[out.withheld] == e).all()
+    if n_bad <= gate.f:  # liveness and exactness for b <= f
+        assert_same_routing(out, BFTGate.from_router(lin, replicas=1, k=k)(x))
