@@ -406,3 +406,30 @@ def test_property_byzantine_replicas_never_misroute(replicas, e, k, t, seed, dat
     assert (out.topk_ids[out.withheld] == e).all()
     if n_bad <= gate.f:  # liveness and exactness for b <= f
         assert_same_routing(out, BFTGate.from_router(lin, replicas=1, k=k)(x))
+
+
+def test_stands_in_for_a_mixtral_router_inside_the_sparse_moe_block():
+    # what issue 11's patching will do, in six lines: the block only calls self.gate(h)
+    mixtral = pytest.importorskip("transformers.models.mixtral.modeling_mixtral")
+    from transformers import MixtralConfig
+
+    class Stand(torch.nn.Module):
+        def __init__(self, gate):
+            super().__init__()
+            self.bft = gate
+
+        def forward(self, h):
+            return self.bft(h).to_hf()
+
+    cfg = MixtralConfig(hidden_size=H, intermediate_size=32, num_local_experts=E, num_experts_per_tok=2)
+    torch.manual_seed(0)
+    block = mixtral.MixtralSparseMoeBlock(cfg).eval()
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    x = tokens().view(3, 100, H)
+    want = block(x)
+    gate = BFTGate.from_router(block.gate, replicas=7)
+    gate.inject_fault(0, "target", experts=[3])
+    gate.inject_fault(4, "nan")
+    block.gate = Stand(gate)
+    assert torch.equal(block(x), want)
