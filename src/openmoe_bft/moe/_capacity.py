@@ -17,15 +17,19 @@ Two token-choice policies, both greedy in token order (earlier tokens win):
     this is exactly Switch's top-1 dropping.)
 
 The reroute policy is sequential by definition; :func:`reroute` computes it exactly,
-without a per-token loop, in at most ``num_experts`` vectorized rounds (one per expert
-that fills up; none when no expert overflows). Each round finds, under the current
-placements, the earliest token at which some not-yet-full expert takes its last
-slot; every placement before it is final, so that expert's fill time is exact, and
-the tokens after it that were placed on it move down their own ranking. Several
-fills are accepted in one round while they precede the first moved token. Rounds
-only look at the active tokens (after the final prefix, not dropped), a set that
-shrinks as experts fill. Property tests check it against :func:`reroute_reference`,
-the per-token loop.
+without a per-token loop. Everything follows from each expert's *fill time* (the
+token that takes its last slot): a token sits on the first expert of its ranking
+whose fill time is not before it. Rounds walk a window of the not-yet-final tokens.
+A window in which no expert reaches capacity is final as it stands (one bincount).
+Otherwise, under the current placements, the earliest token at which some
+not-yet-full expert takes its last slot is exact (every placement before it is),
+so that fill time is settled, and the window restarts at the first token that
+expert turned away; several fills are settled in one round while they precede the
+first turned-away token. Tokens sitting on an expert that filled before them move
+down their own ranking when their window comes. At most ``num_experts`` rounds
+settle a fill, each costing one counting sort of the window; none run when no
+expert overflows. Property tests check it against :func:`reroute_reference`, the
+per-token loop, including with one-token windows.
 """
 
 from __future__ import annotations
@@ -62,11 +66,32 @@ def drop(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
     return keep.reshape(k, t).T
 
 
+def _advance(ids_ext: np.ndarray, tokens: np.ndarray, rank: np.ndarray, placed: np.ndarray,
+             fill: np.ndarray) -> None:
+    """Move ``tokens`` down their own ranking to the first expert with room for them."""
+    k = ids_ext.shape[1] - 1
+    r = rank[tokens] + 1
+    pending = np.ones(tokens.size, dtype=bool)
+    while pending.any():
+        cur = ids_ext[tokens, np.minimum(r, k)]
+        pending = (r < k) & (tokens > fill[cur])
+        r = np.where(pending, r + 1, r)
+    r = np.minimum(r, k)
+    rank[tokens] = r
+    placed[tokens] = ids_ext[tokens, r]
+
+
+_MIN_WINDOW = 512
+
+
 def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
     """The seed's greedy primary-slot policy. ``ids [T, k]`` ranked best first.
 
     Returns the rank (column of ``ids``) each token is placed on, ``k`` = dropped.
-    Each round only looks at the ``active`` tokens: not final yet and not dropped.
+    Works on a window of the tokens not yet final: a window in which no expert fills
+    up is final as it stands (and the next one is twice as long); otherwise the fills
+    in it are settled as described in the module docstring and the window restarts at
+    the first token that has to move.
     """
     t, k = ids.shape
     e = num_experts
@@ -79,22 +104,31 @@ def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
     fill = np.full(e + 1, t, dtype=np.intp)
     fill[e] = -1  # the "dropped" pseudo-expert is never available
     full = np.zeros(e + 1, dtype=bool)
-    base = np.zeros(e + 1, dtype=np.intp)  # placements among the final tokens
-    active = np.arange(t)
-    while active.size:
-        seg = placed[active]
-        n = seg.shape[0]
+    base = np.zeros(e + 1, dtype=np.intp)  # placements among the final tokens [0, start)
+    start = 0
+    width = max(_MIN_WINDOW, 4 * capacity)
+    while start < t:
+        stop = min(t, start + width)
+        seg = placed[start:stop]
+        stale = full[seg] & (np.arange(start, stop) > fill[seg])  # on an expert already full
+        if stale.any():
+            _advance(ext, start + np.flatnonzero(stale), rank, placed, fill)
+            seg = placed[start:stop]
         per = np.bincount(seg, minlength=e + 1)
         need = capacity - base  # room left (>= 1 for an expert not yet full)
         cand = np.flatnonzero((per[:e] >= need[:e]) & ~full[:e])
-        if cand.size == 0:
-            return rank
-        order = active[np.argsort(_small(seg, e + 1), kind="stable")]
+        if cand.size == 0:  # no expert fills up in this window: it is final
+            base += per
+            start = stop
+            width *= 2
+            continue
+        n = seg.shape[0]
+        order = start + np.argsort(_small(seg, e + 1), kind="stable")
         starts = np.cumsum(per) - per
         last = order[starts[cand] + need[cand] - 1]              # takes the last slot
         over = np.where(per[cand] > need[cand],                   # first one turned away
-                        order[np.minimum(starts[cand] + need[cand], n - 1)], t)
-        first_moved = t
+                        order[np.minimum(starts[cand] + need[cand], n - 1)], stop)
+        first_moved = stop
         accepted = []
         for j in np.argsort(last, kind="stable").tolist():
             if last[j] >= first_moved:
@@ -105,21 +139,9 @@ def reroute(ids: np.ndarray, capacity: int, num_experts: int) -> np.ndarray:
         fill[acc] = last[accepted]
         full[acc] = True
         # every token before the first turned-away one is final now
-        cut = np.searchsorted(active, first_moved)
-        base += np.bincount(seg[:cut], minlength=e + 1)
-        active = active[cut:]
-        seg = seg[cut:]
-        # tokens over capacity on a full expert move down their own ranking
-        moving = active[full[seg] & (active > fill[seg])]
-        r = rank[moving] + 1
-        pending = np.ones(moving.size, dtype=bool)
-        while pending.any():
-            cur = ext[moving, np.minimum(r, k)]
-            pending = (r < k) & (moving > fill[cur])
-            r = np.where(pending, r + 1, r)
-        rank[moving] = np.minimum(r, k)
-        placed[moving] = ext[moving, rank[moving]]
-        active = active[placed[active] < e]  # dropped tokens are final
+        base += np.bincount(seg[: first_moved - start], minlength=e + 1)
+        start = first_moved
+        width = max(_MIN_WINDOW, width // 2)
     return rank
 
 
