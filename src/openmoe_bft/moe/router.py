@@ -261,6 +261,9 @@ class SparseMoERouter:
     are dropped; a token's weights are its affinities (renormalised over the experts
     that picked it when ``normalize_weights``).
 
+    A batch is one routing group (HF Switch routes each batch row as its own group:
+    call :meth:`route` per group for that).
+
     The load-balancing loss follows Switch: ``f_i`` from the top-``k`` selections
     before capacity (in expert-choice mode, from the final routings), ``P_i`` the mean
     full-softmax probability of the gate logits (after noise). The z-loss uses the raw
@@ -348,7 +351,8 @@ class SparseMoERouter:
         torch tensor; torch is read through numpy, never imported).
 
         ``noise``: explicit additive noise ``[tokens, num_experts]``. ``noise_logits``:
-        per-token noise scale logits for ``noisy_gating`` (std = softplus).
+        ``[tokens, num_experts]`` noise-scale logits for ``noisy_gating`` (Shazeer et al.'s
+        ``x @ W_noise``; std = softplus of it).
         ``rng``: overrides the router's generator for this call. ``selected``:
         ``[tokens, j]`` expert ids chosen elsewhere (e.g. by a Byzantine quorum, see
         :func:`~openmoe_bft.moe.route_settled`) — used instead of the top-``k``; the
