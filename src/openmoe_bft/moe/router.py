@@ -396,7 +396,8 @@ class SparseMoERouter:
             w /= w.sum(axis=1, keepdims=True)
         else:
             w /= s[:, None]
-        p_sum = (1.0 / s).astype(z.dtype) @ z  # sum over tokens of the softmax probabilities
+        # sum over tokens of the softmax probabilities (einsum: no BLAS thread pool)
+        p_sum = np.einsum("t,te->e", (1.0 / s).astype(z.dtype), z)
         f = np.bincount(ids.ravel(), minlength=e_count)
         aux = float(e_count * np.dot(f.astype(np.float64), p_sum.astype(np.float64)) / (ids.size * t))
         if noisy:
