@@ -291,15 +291,18 @@ def switch_load_balancing_loss(logits: Any, k: int = 1) -> float:
     ids, _ = _topk_desc(z, k)
     np.exp(z, out=z)
     s = z.sum(axis=1)
-    return _switch_loss(z, s, ids, x.shape[1])
+    return _switch_loss(z, s, ids, x.shape[1])[0]
 
 
-def _switch_loss(e: np.ndarray, s: np.ndarray, ids: np.ndarray, num_experts: int) -> float:
-    """``N * sum_i f_i P_i`` from unnormalised exponentials ``e`` [T, E], row sums ``s``."""
+def _switch_loss(e: np.ndarray, s: np.ndarray, ids: np.ndarray, num_experts: int
+                 ) -> tuple[float, np.ndarray]:
+    """``N * sum_i f_i P_i`` from unnormalised exponentials ``e`` [T, E] with row sums ``s``
+    and the selections ``ids``; also returns the selection counts per expert."""
     t = e.shape[0]
     p = (1.0 / s).astype(e.dtype) @ e  # sum over tokens of softmax probabilities, one gemv
     f = np.bincount(ids.ravel(), minlength=num_experts)
-    return float(num_experts * np.dot(f.astype(np.float64), p.astype(np.float64)) / (ids.size * t))
+    loss = float(num_experts * np.dot(f.astype(np.float64), p.astype(np.float64)) / (ids.size * t))
+    return loss, f
 
 
 def router_z_loss(logits: Any) -> float:

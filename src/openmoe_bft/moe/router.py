@@ -25,7 +25,14 @@ import numpy as np
 
 from ..errors import InvalidInput, InvalidType
 from . import _capacity
-from ._gating import Assignment, _topk_desc, as_float_array, check_finite, check_k
+from ._gating import (
+    Assignment,
+    _switch_loss,
+    _topk_desc,
+    as_float_array,
+    check_finite,
+    check_k,
+)
 
 __all__ = ["SparseMoERouter", "RoutingResult"]
 
@@ -396,10 +403,7 @@ class SparseMoERouter:
             w /= w.sum(axis=1, keepdims=True)
         else:
             w /= s[:, None]
-        # sum over tokens of the softmax probabilities (einsum: no BLAS thread pool)
-        p_sum = np.einsum("t,te->e", (1.0 / s).astype(z.dtype), z)
-        f = np.bincount(ids.ravel(), minlength=e_count)
-        aux = float(e_count * np.dot(f.astype(np.float64), p_sum.astype(np.float64)) / (ids.size * t))
+        aux, f = _switch_loss(z, s, ids, e_count)
         if noisy:
             zl = _z_loss(x)
         else:
