@@ -1,5 +1,6 @@
 """The README's Python snippets run as written."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -15,5 +16,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the ledger example writes votes.db
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 3
+    has_torch = importlib.util.find_spec("torch") is not None
     for block in blocks:
+        if "import torch" in block and not has_torch:
+            continue  # the [torch] extra's section; CI installs torch and runs it
         exec(compile(block, str(README), "exec"), {})

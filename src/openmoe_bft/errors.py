@@ -21,6 +21,7 @@ __all__ = [
     "ExpertError",
     "StoreError",
     "SchemaVersionError",
+    "MissingDependency",
 ]
 
 
@@ -84,3 +85,7 @@ class StoreError(OpenMoEBFTError):
 
 class SchemaVersionError(StoreError):
     """A store was written by a newer version of openmoe-bft than this one."""
+
+
+class MissingDependency(OpenMoEBFTError, ImportError):
+    """An optional extra is not installed; the message says what to ``pip install``."""

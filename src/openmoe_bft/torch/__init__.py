@@ -16,10 +16,9 @@ from __future__ import annotations
 try:
     import torch  # noqa: F401  (absolute import: the real PyTorch, not this package)
 except ImportError as exc:  # pragma: no cover - exercised only without torch
-    from .. import errors as _errors
+    from ..errors import MissingDependency
 
-    _cls = getattr(_errors, "MissingDependency", ImportError)
-    raise _cls(
+    raise MissingDependency(
         "openmoe_bft.torch needs PyTorch, which is not installed. "
         "Install the extra: pip install 'openmoe-bft[torch]'"
     ) from exc
