@@ -10,47 +10,14 @@ a per-coordinate loop over tiny rows.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+
+from .._sortnet import program
 
 #: below this many values per replica, np.sort along the axis is cheaper than the network
 NETWORK_MIN_SIZE = 2048
 #: values per replica per pass: 16 replicas x 8,192 float64 stay in a core's L2 cache
 CHUNK = 8192
-
-
-def _batcher(n: int) -> list[tuple[int, int]]:
-    """Comparators of Batcher's odd–even merge sort for ``n`` wires (pads to a power of 2)."""
-    size = 1
-    while size < n:
-        size *= 2
-    pairs: list[tuple[int, int]] = []
-    p = 1
-    while p < size:
-        k = p
-        while k >= 1:
-            for j in range(k % p, size - k, 2 * k):
-                for i in range(min(k, size - j - k)):
-                    a, b = i + j, i + j + k
-                    if a // (2 * p) == b // (2 * p):
-                        pairs.append((a, b))
-            k //= 2
-        p *= 2
-    # wires >= n carry +inf: a comparator touching one never moves a real value
-    return [(a, b) for a, b in pairs if b < n]
-
-
-@lru_cache(maxsize=256)
-def network(n: int, ranks: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    """The comparators that can influence output wires ``ranks`` (dead ones pruned)."""
-    needed = set(ranks)
-    kept: list[tuple[int, int]] = []
-    for a, b in reversed(_batcher(n)):
-        if a in needed or b in needed:
-            kept.append((a, b))
-            needed.update((a, b))
-    return tuple(reversed(kept))
 
 
 def sorted_ranks(x: np.ndarray, ranks: tuple[int, ...]) -> np.ndarray:
@@ -61,15 +28,18 @@ def sorted_ranks(x: np.ndarray, ranks: tuple[int, ...]) -> np.ndarray:
     flat = x.reshape(n, -1)
     m = flat.shape[1]
     out = np.empty((len(ranks), m), dtype=x.dtype)
-    comparators = network(n, ranks)
+    comparators = program(n, ranks)
     for start in range(0, m, CHUNK):
         stop = min(start + CHUNK, m)
         rows = [flat[i, start:stop].copy() for i in range(n)]
         spare = np.empty_like(rows[0])
-        for a, b in comparators:
-            np.minimum(rows[a], rows[b], out=spare)
-            np.maximum(rows[a], rows[b], out=rows[b])
-            rows[a], spare = spare, rows[a]
+        for a, b, want_min, want_max in comparators:
+            if want_min:
+                np.minimum(rows[a], rows[b], out=spare)
+            if want_max:
+                np.maximum(rows[a], rows[b], out=rows[b])
+            if want_min:
+                rows[a], spare = spare, rows[a]
         for j, r in enumerate(ranks):
             out[j, start:stop] = rows[r]
     return out.reshape((len(ranks), *x.shape[1:]))
