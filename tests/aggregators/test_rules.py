@@ -285,3 +285,12 @@ def test_sorting_network_path_equals_numpy(n):
     np.testing.assert_array_equal(coordinate_wise_median(x), np.median(x, axis=0))
     for f in range(0, (n - 1) // 2 + 1):
         np.testing.assert_allclose(trimmed_mean(x, f), np.sort(x, axis=0)[f : n - f].mean(axis=0), atol=1e-12)
+
+
+def test_distance_rules_across_token_chunks():
+    """Krum scores are computed 512 tokens at a time; chunk edges change nothing."""
+    x = rand((9, 1100, 6), 9)
+    got = krum_scores(x, 2)
+    for t in (0, 511, 512, 1023, 1024, 1099):
+        np.testing.assert_allclose(got[t], ref_krum_scores(x[:, t, :], 2), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(multi_krum(x, 2, 3)[1050], multi_krum(x[:, 1050, :], 2, 3))

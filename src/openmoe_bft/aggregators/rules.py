@@ -76,12 +76,20 @@ def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
     return k
 
 
+#: tokens per pass of the distance-based rules: keeps the Gram matrices in cache
+TOKEN_CHUNK = 512
+
+
 def _krum_score_kernel(v: np.ndarray, k: int) -> np.ndarray:
     """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others."""
-    d = pairwise_sq_dists(v)
-    idx = np.arange(v.shape[0])
-    d[:, idx, idx] = np.inf
-    return np.partition(d, k - 1, axis=2)[:, :, :k].sum(axis=2)
+    n, t, _ = v.shape
+    idx = np.arange(n)
+    out = np.empty((t, n))
+    for start in range(0, t, TOKEN_CHUNK):
+        d = pairwise_sq_dists(v[:, start : start + TOKEN_CHUNK])
+        d[:, idx, idx] = np.inf
+        out[start : start + TOKEN_CHUNK] = np.partition(d, k - 1, axis=2)[:, :, :k].sum(axis=2)
+    return out
 
 
 def _krum_pick(v: np.ndarray, k: int, m: int) -> np.ndarray:
