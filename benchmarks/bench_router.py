@@ -182,7 +182,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=65_536)
     ap.add_argument("--experts", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=25)
+    ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, no result file")
     args = ap.parse_args()
     data = run(args.tokens, args.experts, 5 if args.quick else args.repeat)
