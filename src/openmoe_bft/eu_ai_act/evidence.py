@@ -348,15 +348,22 @@ def _date(spec: FieldSpec, v: Any, today: date) -> str | None:
     return None
 
 
+def _show(v: Any) -> str:
+    """``repr`` of a number, safe for ints too long to print (CPython's digit limit)."""
+    if type(v) is int and not -10**18 < v < 10**18:
+        return "a very large integer" if v > 0 else "a very large negative integer"
+    return repr(v)
+
+
 def _is_number(v: Any) -> bool:
     return type(v) is int or (type(v) is float and math.isfinite(v))
 
 
 def _bounds(spec: FieldSpec, v: float) -> str | None:
     if spec.minimum is not None and v < spec.minimum:
-        return f"{v!r} is below the minimum {spec.minimum:g}"
+        return f"{_show(v)} is below the minimum {spec.minimum:g}"
     if spec.maximum is not None and v > spec.maximum:
-        return f"{v!r} is above the maximum {spec.maximum:g}"
+        return f"{_show(v)} is above the maximum {spec.maximum:g}"
     return None
 
 
@@ -450,7 +457,7 @@ def _count(v: Any, name: str, errors: list[str], minimum: int = 0) -> int | None
         errors.append(f"{name} must be an integer, got {_type_name(v)}")
         return None
     if v < minimum:
-        errors.append(f"{name} must be >= {minimum}, got {v}")
+        errors.append(f"{name} must be >= {minimum}, got {_show(v)}")
         return None
     return v
 
@@ -466,18 +473,19 @@ def _red_team_report(spec: FieldSpec, v: Any, today: date) -> str | None:
     total = _count(v.get("total"), "total", errors, minimum=1)
     succeeded = _count(v.get("succeeded"), "succeeded", errors)
     if total is not None and succeeded is not None and succeeded > total:
-        errors.append(f"succeeded ({succeeded}) exceeds total ({total})")
+        errors.append(f"succeeded ({_show(succeeded)}) exceeds total ({_show(total)})")
         succeeded = None
     if "defended" in v:
         defended = _count(v.get("defended"), "defended", errors)
         if None not in (defended, succeeded, total) and defended + succeeded != total:  # type: ignore[operator]
-            errors.append(f"succeeded + defended ({succeeded} + {defended}) != total ({total})")
+            errors.append(f"succeeded + defended ({_show(succeeded)} + {_show(defended)}) "
+                          f"!= total ({_show(total)})")
     score = v.get("riskScore")
     if not _is_number(score) or not 0.0 <= score <= 1.0:
         errors.append("riskScore must be a number in [0, 1]")
         score = None
     elif succeeded is not None and (succeeded == 0) != (score == 1.0):
-        errors.append(f"riskScore {score!r} is inconsistent with {succeeded} succeeded attacks")
+        errors.append(f"riskScore {score!r} is inconsistent with {_show(succeeded)} succeeded attacks")
     critical = 0
     by_severity = v.get("bySeverity")
     if by_severity is not None:
@@ -504,9 +512,9 @@ def _red_team_report(spec: FieldSpec, v: Any, today: date) -> str | None:
         return "malformed red-team report: " + "; ".join(errors)
     if spec.minimum is not None and score is not None and score < spec.minimum:
         return (f"riskScore {score:g} is below the required {spec.minimum:g} "
-                f"({succeeded} of {total} attacks succeeded)")
+                f"({_show(succeeded)} of {_show(total)} attacks succeeded)")
     if spec.minimum is not None and critical:
-        return f"{critical} critical attack{'s' if critical > 1 else ''} succeeded"
+        return f"{_show(critical)} critical attack{'s' if critical > 1 else ''} succeeded"
     return None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import InvalidInput
 from .checks import CHECKS, REGULATION, Check
 from .evidence import MAX_ITEMS, MAX_TEXT, MAX_URL, RED_TEAM_SEVERITIES, FieldSpec
 
@@ -67,11 +68,11 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
     elif kind == "choice":
         s = {"enum": list(spec.choices)}
     elif kind == "red_team_report":
-        s = {"$ref": "#/$defs/redTeamReport"}
+        s = {"$ref": "#/$defs/RedTeamReport"}
         if spec.minimum is not None:
             s = {"allOf": [s, {"properties": {"riskScore": {"minimum": spec.minimum}}}]}
     elif kind == "receipt":
-        s = {"$ref": "#/$defs/receipt"}
+        s = {"$ref": "#/$defs/Receipt"}
     else:  # pragma: no cover - FieldSpec rejects unknown kinds
         raise ValueError(kind)
     if kind in ("number", "integer"):
@@ -100,7 +101,7 @@ def _evidence_object(check: Check) -> dict[str, Any]:
 
 
 def _check_value(check: Check, def_name: str) -> dict[str, Any]:
-    options: list[dict[str, Any]] = [{"$ref": "#/$defs/attestation"}]
+    options: list[dict[str, Any]] = [{"$ref": "#/$defs/Attestation"}]
     if check.satisfied_by is not None:
         options.append({"$ref": f"#/$defs/{def_name}"})
     return {
@@ -162,23 +163,27 @@ def evidence_schema(checks: Sequence[Check] | None = None) -> dict[str, Any]:
     """
     checks = CHECKS if checks is None else tuple(checks)
     defs: dict[str, Any] = {
-        "attestation": {
+        "Attestation": {
             "description": "A self-attestation: passes, but is reported as 'attested, not "
                            "evidenced'.",
             "anyOf": [{"const": True}, {"type": "string", "minLength": 1},
                       {"type": "number", "not": {"const": 0}},
                       {"type": "array", "minItems": 1}],
         },
-        "redTeamReport": _red_team_def(),
-        "receipt": _receipt_def(),
+        "RedTeamReport": _red_team_def(),
+        "Receipt": _receipt_def(),
     }
+    # shared definitions are Capitalised; per-key ones use the evidence key's camelCase
+    # name, so the two never collide
     flat: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
     for check in checks:
         keys = [(check.evidence_field, True)] + [(k, False) for k in check.supporting_fields]
         for key, own in keys:
-            head, _, tail = key.rpartition(".")
-            name = tail
+            head, _, name = key.rpartition(".")
+            if name in defs:
+                raise InvalidInput(f"two checks define the evidence key {name!r}",
+                                   argument="checks")
             if own:
                 if check.satisfied_by is not None:
                     defs[f"{name}Evidence"] = _evidence_object(check)
