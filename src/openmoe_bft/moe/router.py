@@ -273,8 +273,13 @@ class SparseMoERouter:
 
     The load-balancing loss follows Switch: ``f_i`` from the top-``k`` selections
     before capacity (in expert-choice mode, from the final routings), ``P_i`` the mean
-    full-softmax probability of the gate logits (after noise). The z-loss uses the raw
-    logits.
+    full-softmax probability of the gate logits (after noise); 1.0 = balanced for every
+    ``k``. Hugging Face's Mixtral/Qwen ``load_balancing_loss_func(..., top_k=k)`` is
+    exactly ``k`` times this value; Switch's (top-1) equals it. (The seed package took
+    ``P_i`` from the finished assignments' renormalised weights, which for ``k=1`` is
+    ``N * sum_i f_i**2`` rather than Switch's loss; :func:`load_balancing_loss` keeps
+    that formula for callers who only have assignments.) The z-loss (ST-MoE) uses the
+    raw logits.
     """
 
     num_experts: int
