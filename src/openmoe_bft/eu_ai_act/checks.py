@@ -112,6 +112,10 @@ class Check:
         elif not self.weight > 0:
             raise InvalidInput("weight must be positive", argument="weight")
 
+    def __getstate__(self) -> dict[str, Any]:
+        # evaluate() keeps a per-check plan (with compiled code) in __dict__; not state
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     @property
     def citation(self) -> str:
         """``"Art. 9(2)(a)"`` (or the article alone when no paragraph is set)."""

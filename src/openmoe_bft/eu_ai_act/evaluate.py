@@ -241,8 +241,8 @@ class _Plan:
     and kept in its ``__dict__``: the key split for lookup, the spec, and the
     results that never vary (missing, attested, evidenced) so they are shared."""
 
-    __slots__ = ("check", "key", "parts", "head", "tail", "spec", "supporting", "missing",
-                 "attested", "passed")
+    __slots__ = ("check", "key", "parts", "head", "tail", "spec", "validate", "supporting",
+                 "missing", "attested", "passed")
 
     def __init__(self, check: Check) -> None:
         spec = check.satisfied_by
@@ -253,6 +253,7 @@ class _Plan:
         self.head = self.parts[0] if two else None
         self.tail = self.parts[1] if two else None
         self.spec = spec
+        self.validate = None if spec is None else spec.compiled()
         self.supporting = tuple(
             (k, tuple(k.split(".")), spec.field(k.rsplit(".", 1)[-1]))
             for k in check.supporting_fields if spec is not None
@@ -307,7 +308,14 @@ def _judge_plan(plan: _Plan, evidence: Mapping[Any, Any], today: date) -> CheckR
         node = evidence.get(plan.head)
         if node is not None and (type(node) is dict or isinstance(node, Mapping)):
             value = node.get(plan.tail, ABSENT)
-    elif len(plan.parts) > 1:  # found flattened: is it also given nested, differently?
+    elif plan.head is not None:  # found flattened: is it also given nested, differently?
+        node = evidence.get(plan.head)
+        if node is not None and (type(node) is dict or isinstance(node, Mapping)) \
+                and node.get(plan.tail, ABSENT) is not ABSENT:
+            value, ambiguity = lookup(evidence, key)
+            if ambiguity is not None:
+                return CheckResult(check, "fail", ambiguity, (ambiguity,), key)
+    elif len(plan.parts) > 1:
         value, ambiguity = _get(evidence, key, plan.parts)
         if ambiguity is not None:
             return CheckResult(check, "fail", ambiguity, (ambiguity,), key)
@@ -327,15 +335,15 @@ def _judge_plan(plan: _Plan, evidence: Mapping[Any, Any], today: date) -> CheckR
         if supported_by is not None:
             return CheckResult(check, "pass", f"evidenced by {supported_by}", (), supported_by)
         return plan.missing
-    spec = plan.spec
     if type(value) is dict or isinstance(value, Mapping):
         if not value:
             problem = "an empty object is no evidence"
             return CheckResult(check, "fail", problem, (problem,), key)
-        if spec is None:
+        validate = plan.validate
+        if validate is None:
             return plan.attested
         try:
-            errors = spec.validate(value, today)
+            errors = validate(value, today)
         except Exception as exc:  # a hostile Mapping; the value fails, evaluate goes on
             errors = (f"cannot read the evidence object: {type(exc).__name__}",)
         if not errors:
@@ -404,17 +412,21 @@ def evaluate(
     blocking: list[Check] = []
     total = earned = evidenced = 0.0
     for r in results:
-        w = r.check.weight
+        c = r.check
+        w = c.weight
         total += w
-        if r.status in _PASSING:
-            passed.append(r.check)
+        status = r.status
+        if status == "pass":
+            passed.append(c)
             earned += w
-            if r.status == "pass":
-                evidenced += w
+            evidenced += w
+        elif status == "attested":
+            passed.append(c)
+            earned += w
         else:
-            failed.append(r.check)
-            if r.check.severity == "blocker":
-                blocking.append(r.check)
+            failed.append(c)
+            if c.severity == "blocker":
+                blocking.append(c)
     return ComplianceReport(
         passed=passed, failed=failed, score=earned / total if total else 0.0,
         blocking_failures=blocking, results=results,

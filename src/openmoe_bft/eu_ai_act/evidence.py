@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -235,48 +236,32 @@ class EvidenceSpec:
         raise KeyError(name)
 
     def __post_init__(self) -> None:
-        # (name, required, validator, spec, fast) rows: the validation loop's only data.
-        # ``fast`` names an inline test that accepts the common valid values without a
-        # call (1: must be true, 2: text, 3: list of text, 4: date); anything it does not
-        # accept goes to the validator, which gives the reason.
-        rows = tuple((f.name, f.required, _VALIDATORS[f.kind], f, _FAST.get(f.kind, 0)
-                      if not (f.kind == "bool" and not f.must_be_true) else 0)
-                     for f in self.fields)
-        object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_fn", None)
+
+    @property
+    def source(self) -> str:
+        """The Python source of this spec's compiled validator (for reading/debugging)."""
+        return _compile_source(self)
+
+    def compiled(self) -> Callable[[Mapping[Any, Any], date], tuple[str, ...]]:
+        """The compiled validator ``(value, today) -> errors`` (built on first use)."""
+        fn = self.__dict__["_fn"]
+        if fn is None:
+            fn = _compile(self)
+            object.__setattr__(self, "_fn", fn)
+        return fn  # type: ignore[no-any-return]
 
     def validate(self, value: Mapping[Any, Any], today: date) -> tuple[str, ...]:
         """The problems with a structured value (empty when it satisfies the spec)."""
-        errors: list[str] | None = None
-        get = value.get
         try:
-            for name, required, fn, spec, fast in self._rows:  # type: ignore[attr-defined]
-                item = get(name)
-                if item is None:
-                    if required:
-                        errors = errors or []
-                        errors.append(f"{name}: required ({spec.explain()})")
-                    continue
-                if fast == 1:
-                    if item is True:
-                        continue
-                elif fast == 2:
-                    if type(item) is str and 0 < len(item) <= MAX_TEXT and not item.isspace():
-                        continue
-                elif (fast == 3 and type(item) is list
-                      and spec.min_items <= len(item) <= _FAST_LIST
-                      and all([type(x) is str and 0 < len(x) <= _FAST_TEXT
-                               and not x.isspace() for x in item])):
-                    continue
-                problem = fn(spec, item, today)
-                if problem is not None:
-                    errors = errors or []
-                    errors.append(f"{name}: {problem}")
+            return self.compiled()(value, today)
         except (RecursionError, MemoryError):  # pragma: no cover - defensive
             return ("value is too large or too deeply nested",)
-        if self.require_any and all(get(n) is None for n in self.require_any):
-            errors = errors or []
-            errors.append("needs at least one of " + ", ".join(self.require_any))
-        return () if errors is None else tuple(errors)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_fn"] = None  # compiled code is rebuilt on first use
+        return state
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"summary": self.summary,
@@ -464,7 +449,7 @@ def _count(v: Any, name: str, errors: list[str], minimum: int = 0) -> int | None
 
 def _red_team_report(spec: FieldSpec, v: Any, today: date) -> str | None:
     """A red-team report as ``RedTeamOrchestrator.to_a2a_evidence`` writes it."""
-    if not isinstance(v, Mapping):
+    if type(v) is not dict and not isinstance(v, Mapping):
         return f"expected a red-team report object, got {_type_name(v)}"
     errors: list[str] = []
     target = v.get("targetId")
@@ -522,7 +507,7 @@ def _receipt(spec: FieldSpec, v: Any, today: date) -> str | None:
     """A receipt dict (``Receipt.to_dict()``); its entry hash is recomputed when the
     content needed for that (our receipt format) is there. Signatures need the key,
     so they are checked for shape only."""
-    if not isinstance(v, Mapping):
+    if type(v) is not dict and not isinstance(v, Mapping):
         return f"expected a receipt object, got {_type_name(v)}"
     entry_hash = v.get("entry_hash")
     if not isinstance(entry_hash, str) or _HEX64.fullmatch(entry_hash) is None:
@@ -555,6 +540,7 @@ def _receipt(spec: FieldSpec, v: Any, today: date) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
 def _receipt_tools() -> Any:
     """The receipts module's entry hashing, imported on first use (it pulls in
     ``cryptography``, which evaluating attestations never needs)."""
@@ -562,10 +548,6 @@ def _receipt_tools() -> Any:
 
     return records
 
-
-_FAST = {"bool": 1, "text": 2, "text_list": 3}
-_FAST_LIST = 64  # longer lists take the validator's loop
-_FAST_TEXT = 4096
 
 _VALIDATORS: dict[str, Callable[[FieldSpec, Any, date], str | None]] = {
     "text": _text,
@@ -583,6 +565,113 @@ _VALIDATORS: dict[str, Callable[[FieldSpec, Any, date], str | None]] = {
     "red_team_report": _red_team_report,
     "receipt": _receipt,
 }
+
+
+# ── compiled validators ──────────────────────────────────────────────────────
+#
+# Each EvidenceSpec is compiled, on first use, into one straight-line function: per
+# field, an inline test accepts the common valid values without a call; anything it
+# does not accept goes to the field's validator above, which decides and gives the
+# reason. The inline tests only ever accept what the validators accept (the tests
+# check both paths), so compiling changes speed, not verdicts. Field names come from
+# the check data, never from evidence, and are embedded with repr().
+
+_FAST_LIST = 64  # longer lists go to the validator's loop
+_FAST_TEXT = 4096
+
+
+@lru_cache(maxsize=4096)
+def _date10(text: str) -> date | None:
+    """``YYYY-MM-DD`` parsed (memoised: a pure function of an immutable string)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _fast_test(spec: FieldSpec, i: int) -> str:
+    kind = spec.kind
+    if kind == "bool" and spec.must_be_true:
+        return "item is True"
+    if kind == "text":
+        return "type(item) is str and 0 < len(item) <= MAX_TEXT and not item.isspace()"
+    if kind == "text_list":
+        return (f"type(item) is list and {spec.min_items} <= len(item) <= _FAST_LIST and "
+                "all([type(x) is str and 0 < len(x) <= _FAST_TEXT and not x.isspace() "
+                "for x in item])")
+    if kind == "date":
+        age = "" if spec.max_age_days is None else f" <= {int(spec.max_age_days)}"
+        return ("type(item) is str and len(item) == 10 and (d := _date10(item)) is not None "
+                f"and -1 <= (today - d).days{age}")
+    if kind in ("number", "integer"):
+        test = ("type(item) is int" if kind == "integer" else
+                "(type(item) is int or (type(item) is float and item - item == 0))")
+        if spec.minimum is not None:
+            test += f" and item >= {float(spec.minimum)!r}"
+        if spec.maximum is not None:
+            test += f" and item <= {float(spec.maximum)!r}"
+        return test
+    if (kind == "int_set" and spec.min_items >= 1 and spec.minimum is not None
+            and spec.maximum is not None):
+        return (f"type(item) is list and {spec.min_items} <= len(item) <= _FAST_LIST and "
+                "all([type(x) is int for x in item]) and "
+                f"{float(spec.minimum)!r} <= min(item) and max(item) <= {float(spec.maximum)!r}"
+                f" and set(item) >= {set(spec.must_include) or 'set()'!r}")
+    if kind == "choice":
+        return f"item in {tuple(spec.choices)!r} and type(item) is str"
+    if kind == "contact":
+        return ("type(item) is str and len(item) <= MAX_URL and "
+                "(_URL.fullmatch(item) if '://' in item else _EMAIL.fullmatch(item)) is not None")
+    if kind in ("ref", "url"):
+        other = "_REF.fullmatch(item)" if kind == "ref" else "None"
+        return ("type(item) is str and 0 < len(item) <= MAX_URL and "
+                f"(_URL.fullmatch(item) if '://' in item else {other}) is not None")
+    return "False"
+
+
+def _compile_source(spec: EvidenceSpec) -> str:
+    lines = ["def validate(value, today):", "    get = value.get", "    errors = None"]
+    for i, f in enumerate(spec.fields):
+        lines += [f"    item = get({f.name!r})", "    if item is None:"]
+        lines.append(f"        errors = _required(errors, s{i})" if f.required else "        pass")
+        lines += [f"    elif not ({_fast_test(f, i)}):",
+                  f"        problem = v{i}(s{i}, item, today)",
+                  "        if problem is not None:",
+                  f"            errors = _add(errors, {f.name!r}, problem)"]
+    if spec.require_any:
+        cond = " and ".join(f"get({n!r}) is None" for n in spec.require_any)
+        lines += [f"    if {cond}:",
+                  "        errors = _add(errors, None, "
+                  f"{'needs at least one of ' + ', '.join(spec.require_any)!r})"]
+    lines.append("    return () if errors is None else tuple(errors)")
+    return "\n".join(lines) + "\n"
+
+
+def _required(errors: list[str] | None, spec: FieldSpec) -> list[str]:
+    errors = errors or []
+    errors.append(f"{spec.name}: required ({spec.explain()})")
+    return errors
+
+
+def _add(errors: list[str] | None, name: str | None, problem: str) -> list[str]:
+    errors = errors or []
+    errors.append(problem if name is None else f"{name}: {problem}")
+    return errors
+
+
+def _compile(spec: EvidenceSpec) -> Callable[[Mapping[Any, Any], date], tuple[str, ...]]:
+    namespace: dict[str, Any] = {
+        "MAX_TEXT": MAX_TEXT, "MAX_URL": MAX_URL, "_FAST_LIST": _FAST_LIST,
+        "_FAST_TEXT": _FAST_TEXT, "_date10": _date10, "_REF": _REF, "_URL": _URL,
+        "_EMAIL": _EMAIL,
+        "_required": _required, "_add": _add,
+    }
+    for i, f in enumerate(spec.fields):
+        namespace[f"s{i}"] = f
+        namespace[f"v{i}"] = _VALIDATORS[f.kind]
+    exec(compile(_compile_source(spec), f"<evidence spec: {spec.summary[:40]}>", "exec"),
+         namespace)
+    return namespace["validate"]  # type: ignore[no-any-return]
 
 
 # ── lookup ───────────────────────────────────────────────────────────────────
