@@ -333,3 +333,23 @@ def test_check_data_is_complete():
         assert c.weight == {"blocker": 5.0, "major": 2.0, "minor": 1.0}[c.severity]
         assert any(f.required for f in c.satisfied_by.fields)
         assert c.evidence_keys[0] == c.evidence_field
+
+
+def test_importing_and_evaluating_attestations_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys; from openmoe_bft.eu_ai_act import evaluate, CHECKS; "
+            "evaluate({c.evidence_field: True for c in CHECKS}, today='2026-11-25'); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'numpy', 'cryptography', 'typer', 'rich', 'rfc8785'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_field_kind_is_rejected():
+    from openmoe_bft.eu_ai_act import FieldSpec
+
+    with pytest.raises(InvalidInput):
+        FieldSpec("x", "vibes", "no such kind")

@@ -132,6 +132,7 @@ def test_classification_to_dict():
     ({"annex_iii_areas": [3]}, InvalidType),
     ({"annex_iii_areas": 3}, InvalidType),
     ({"derogation": "trust me"}, InvalidInput),
+    ({"derogation": ["preparatory-task"]}, InvalidType),
     ({"profiling": "yes"}, InvalidType),
     ({"today": "soon"}, InvalidInput),
     ({"schedule": {"someday": "2030-01-01"}}, InvalidInput),

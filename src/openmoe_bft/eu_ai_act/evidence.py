@@ -29,6 +29,8 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
+from ..errors import InvalidInput, InvalidType
+
 __all__ = [
     "ABSENT",
     "FIELD_KINDS",
@@ -119,8 +121,6 @@ def parse_date(value: Any) -> date:
 
 def coerce_today(today: Any) -> date:
     """``today`` as a :class:`datetime.date` (a date, a datetime or an ISO string)."""
-    from ..errors import InvalidInput, InvalidType
-
     if isinstance(today, datetime):
         if today.tzinfo is not None:
             today = today.astimezone(timezone.utc)
@@ -167,7 +167,8 @@ class FieldSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
-            raise ValueError(f"unknown field kind {self.kind!r}")
+            raise InvalidInput(f"unknown field kind {self.kind!r}; known: "
+                               f"{', '.join(FIELD_KINDS)}", argument="kind")
 
     def explain(self) -> str:
         """What a valid value of this field looks like, in words."""

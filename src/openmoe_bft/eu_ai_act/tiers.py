@@ -266,6 +266,9 @@ def classify(
     practices = _keys(prohibited_practices, PROHIBITED_PRACTICES, "prohibited_practices")
     areas = list(_keys(annex_iii_areas, ANNEX_III_AREAS, "annex_iii_areas"))
     if derogation is not None:
+        if not isinstance(derogation, str):
+            raise InvalidType(f"derogation must be a string, got {type(derogation).__name__}",
+                              argument="derogation")
         _keys(derogation, ART6_3_DEROGATIONS, "derogation")
     flags = {
         "annex_i_product": annex_i_product, "profiling": profiling,
