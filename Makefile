@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_consensus.py
 	$(BIN)/python benchmarks/bench_receipts.py
 	$(BIN)/python benchmarks/bench_aggregators.py
+	$(BIN)/python benchmarks/bench_router.py
+	$(BIN)/python benchmarks/bench_torch_gate.py
 	$(BIN)/python benchmarks/robustness.py
 
 lint: $(STAMP)

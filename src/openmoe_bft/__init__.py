@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "OpenMoEBFTError": "openmoe_bft.errors",
     "InvalidInput": "openmoe_bft.errors",
     "Store": "openmoe_bft.store",
+    "RoutingResult": "openmoe_bft.moe",
+    "SparseMoERouter": "openmoe_bft.moe",
+    "route_settled": "openmoe_bft.moe",
     "aggregate": "openmoe_bft.aggregators",
     "coordinate_wise_median": "openmoe_bft.aggregators",
     "krum": "openmoe_bft.aggregators",
@@ -68,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
         tolerated_faults,
     )
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
+    from .moe import RoutingResult, SparseMoERouter, route_settled
     from .receipts import AuditChain, Receipt, VerifyResult
     from .store import Store
 

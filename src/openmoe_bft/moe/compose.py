@@ -37,6 +37,10 @@ class SettledRouting:
         return {"tokens": self.tokens.tolist(), "withheld": self.withheld.tolist(),
                 "routing": self.routing.to_dict()}
 
+    def __repr__(self) -> str:
+        return (f"SettledRouting(dispatched={self.tokens.size}, withheld={self.withheld.size}, "
+                f"routing={self.routing!r})")
+
 
 def route_settled(settlement: Any, logits: Any, router: SparseMoERouter | None = None) -> SettledRouting:
     """Route the tokens a :class:`~openmoe_bft.bft.BatchSettlement` dispatched.
