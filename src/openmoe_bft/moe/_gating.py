@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._arrays import to_numpy
 from ..errors import InvalidInput, InvalidType
 
 __all__ = [
@@ -36,10 +37,6 @@ _ARGMAX_TOPK_MAX = 4
 # --------------------------------------------------------------------------- input
 
 
-def _is_torch(x: Any) -> bool:
-    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
-
-
 def as_float_array(x: Any, argument: str, *, ndim: int | None = None) -> np.ndarray:
     """``x`` (list, tuple, numpy array or torch tensor) as a float numpy array.
 
@@ -48,25 +45,10 @@ def as_float_array(x: Any, argument: str, *, ndim: int | None = None) -> np.ndar
     :class:`InvalidInput`; non-numeric content is :class:`InvalidType`; NaN / ±inf
     is :class:`InvalidInput`. All errors name ``argument``.
     """
-    if _is_torch(x):
-        x = x.detach().cpu()
-        if str(x.dtype) in ("torch.bfloat16", "torch.float16"):
-            x = x.float()
-        x = x.numpy()
     if isinstance(x, (str, bytes, dict, set)) or x is None:
         raise InvalidType(f"expected numbers (a list or an array), got {type(x).__name__}",
                           argument=argument)
-    if isinstance(x, np.ndarray):
-        arr = x
-    else:
-        try:
-            arr = np.asarray(x)
-        except ValueError as exc:  # ragged nesting (numpy >= 1.24 refuses it)
-            raise InvalidInput(f"not a rectangular array (rows of different lengths): {exc}",
-                               argument=argument) from exc
-        except TypeError as exc:
-            raise InvalidType(f"cannot read {type(x).__name__} as numbers: {exc}",
-                              argument=argument) from exc
+    arr = to_numpy(x, argument)  # lists, arrays, torch tensors (bf16/fp16 widened to fp32)
     kind = arr.dtype.kind
     if kind == "f":
         if arr.dtype != np.float32 and arr.dtype != np.float64:
