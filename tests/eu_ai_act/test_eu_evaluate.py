@@ -227,6 +227,8 @@ def test_log_traceability_needs_a_receipt_or_a_sample():
     ("DOC-2026-001", True), ("docs/annex iv.pdf", True), ("https://", False),
     ("javascript://alert(1)", False), ("https://exa mple.org", False), (" padded", False),
     ("line\nbreak", False), ("x" * 3000, False), (["https://example.org"], False),
+    ("https://a..b/x", False), ("https://-a.org/", False), ("https://a.org/\x00", False),
+    ("https://a.org/\u2028", False), ("https://a.org?q=..", True), ("https://a.org/é", True),
 ])
 def test_document_references(value, ok):
     doc = md(transparencyDesign={"outputInterpretation": "scores", "document": value})

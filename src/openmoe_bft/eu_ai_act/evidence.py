@@ -72,9 +72,11 @@ FIELD_KINDS: dict[str, str] = {
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# scheme, host (name or [IPv6]), port, then any non-space; with str.isprintable() on top
+# (no control characters, no Unicode separators) — see _is_url
 _URL = re.compile(
-    rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?"
-    r"(?:[/?#][^\s\x00-\x1f\x7f]*)?",
+    r"https?://([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::[0-9]{1,5})?(?:[/?#]\S*)?",
     re.ASCII,
 )
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f<>()\[\],;:\"]+@" + rf"{_LABEL}(?:\.{_LABEL})+", re.ASCII)
@@ -84,6 +86,11 @@ _sha256 = hashlib.sha256
 
 ABSENT: Any = object()
 """Sentinel returned by :func:`lookup` when a key is not in the document."""
+
+
+def _is_url(v: str) -> bool:
+    m = _URL.fullmatch(v)
+    return m is not None and ".." not in m.group(1) and v.isprintable()
 
 
 def _type_name(value: Any) -> str:
@@ -290,7 +297,7 @@ def _url(spec: FieldSpec, v: Any, today: date) -> str | None:
         return f"expected a URL string, got {_type_name(v)}"
     if len(v) > MAX_URL:
         return f"URL longer than {MAX_URL} characters"
-    if _URL.fullmatch(v) is None:
+    if not _is_url(v):
         return f"not an http(s) URL: {v[:80]!r}"
     return None
 
@@ -313,7 +320,7 @@ def _contact(spec: FieldSpec, v: Any, today: date) -> str | None:
     if len(v) > MAX_URL:
         return f"longer than {MAX_URL} characters"
     address = v[7:] if v.startswith("mailto:") else v
-    if _EMAIL.fullmatch(address) or _URL.fullmatch(v):
+    if _EMAIL.fullmatch(address) or _is_url(v):
         return None
     return f"not an e-mail address or http(s) URL: {v[:80]!r}"
 
@@ -622,11 +629,11 @@ def _fast_test(spec: FieldSpec, i: int) -> str:
         return f"item in {tuple(spec.choices)!r} and type(item) is str"
     if kind == "contact":
         return ("type(item) is str and len(item) <= MAX_URL and "
-                "(_URL.fullmatch(item) if '://' in item else _EMAIL.fullmatch(item)) is not None")
+                "(_is_url(item) if '://' in item else _EMAIL.fullmatch(item) is not None)")
     if kind in ("ref", "url"):
-        other = "_REF.fullmatch(item)" if kind == "ref" else "None"
+        other = "_REF.fullmatch(item) is not None" if kind == "ref" else "False"
         return ("type(item) is str and 0 < len(item) <= MAX_URL and "
-                f"(_URL.fullmatch(item) if '://' in item else {other}) is not None")
+                f"(_is_url(item) if '://' in item else {other})")
     return "False"
 
 
@@ -663,7 +670,7 @@ def _add(errors: list[str] | None, name: str | None, problem: str) -> list[str]:
 def _compile(spec: EvidenceSpec) -> Callable[[Mapping[Any, Any], date], tuple[str, ...]]:
     namespace: dict[str, Any] = {
         "MAX_TEXT": MAX_TEXT, "MAX_URL": MAX_URL, "_FAST_LIST": _FAST_LIST,
-        "_FAST_TEXT": _FAST_TEXT, "_date10": _date10, "_REF": _REF, "_URL": _URL,
+        "_FAST_TEXT": _FAST_TEXT, "_date10": _date10, "_REF": _REF, "_is_url": _is_url,
         "_EMAIL": _EMAIL,
         "_required": _required, "_add": _add,
     }
