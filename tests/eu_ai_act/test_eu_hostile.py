@@ -73,6 +73,13 @@ def test_an_unreadable_mapping_value_fails_its_check():
     assert r.status == "fail" and "cannot read the evidence object" in r.reason
 
 
+def test_an_unreadable_container_fails_the_checks_that_read_it():
+    report = timed({"metadata": Unreadable(), "metadata.eventLogging": True})
+    assert report.result("ART9-002").status == "fail"
+    assert "cannot be read: RuntimeError" in report.result("ART9-002").reason
+    assert report.result("ART12-001").status == "fail"  # it is in there too, unreadably
+
+
 def test_non_string_keys_are_ignored():
     doc = {1: True, (1, 2): "x", None: {}, "metadata": {None: 1, 3.5: [], "riskAssessment": True}}
     report = timed(doc)

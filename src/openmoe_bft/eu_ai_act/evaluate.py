@@ -267,9 +267,6 @@ class _Plan:
         self.passed = CheckResult(
             check, "pass", f"evidenced: {spec.summary}" if spec else "evidenced", (), self.key)
 
-    def judge(self, evidence: Mapping[Any, Any], today: date) -> CheckResult:
-        return _judge_plan(self, evidence, today)
-
 
 def _plan(check: Check) -> _Plan:
     plan = check.__dict__.get("_eval_plan")
@@ -293,10 +290,6 @@ def _get(evidence: Mapping[Any, Any], key: str, parts: tuple[str, ...]) -> tuple
     if flat is ABSENT:
         return node, None
     return lookup(evidence, key)  # both forms present: let lookup compare them
-
-
-def _judge(check: Check, evidence: Mapping[Any, Any], today: date) -> CheckResult:
-    return _plan(check).judge(evidence, today)
 
 
 def _judge_plan(plan: _Plan, evidence: Mapping[Any, Any], today: date) -> CheckResult:
@@ -406,7 +399,14 @@ def evaluate(
                                   argument="checks")
         plans = tuple(_plan(c) for c in checks)
 
-    results = tuple([_judge_plan(p, evidence, day) for p in plans])
+    judged: list[CheckResult] = []
+    for p in plans:
+        try:
+            judged.append(_judge_plan(p, evidence, day))
+        except Exception as exc:  # e.g. a container Mapping that raises: fail, go on
+            problem = f"the evidence cannot be read: {type(exc).__name__}"
+            judged.append(CheckResult(p.check, "fail", problem, (problem,), p.key))
+    results = tuple(judged)
     passed: list[Check] = []
     failed: list[Check] = []
     blocking: list[Check] = []

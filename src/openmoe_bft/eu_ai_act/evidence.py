@@ -528,7 +528,11 @@ def _receipt(spec: FieldSpec, v: Any, today: date) -> str | None:
         return "signature is missing: an unsigned receipt does not evidence who recorded it"
     signer = v.get("signer")
     if signer is not None and signer not in ("hmac", "ed25519"):
-        return f"signer must be 'hmac' or 'ed25519', got {str(signer)[:20]!r}"
+        shown = repr(signer[:20]) if isinstance(signer, str) else _type_name(signer)
+        return f"signer must be 'hmac' or 'ed25519', got {shown}"
+    parent = v.get("parent_receipt_id")
+    if parent is not None and (not isinstance(parent, str) or len(parent) > MAX_URL):
+        return "parent_receipt_id must be a receipt id (a string) or null"
     if "payload_hash" in v and "seq" in v and "payload" in v:
         seq = v.get("seq")
         if type(seq) is not int or seq < 0:
@@ -537,7 +541,7 @@ def _receipt(spec: FieldSpec, v: Any, today: date) -> str | None:
             tools = _receipt_tools()
             ph = _sha256(tools.payload_bytes(v.get("payload"))).hexdigest()
             recomputed = tools.entry_hash_of(
-                seq, prev, v.get("parent_receipt_id"), ph,
+                seq, prev, parent, ph,
                 tools.format_timestamp(v.get("timestamp")),
                 tools.check_trace_id(v.get("trace_id", "")),
             )
