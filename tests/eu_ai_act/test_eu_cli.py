@@ -123,3 +123,19 @@ def test_template_round_trips_through_evaluate(tmp_path):
     assert "metadata.riskAssessment" in flat
     assert run("evaluate", write(tmp_path, flat), "--today", TODAY).exit_code == 0
     assert run("template", "--today", "never").exit_code == 2
+
+
+def test_tier_command():
+    r = run("tier", "--annex-iii", "employment", "--interacts", "--today", "2026-08-01")
+    assert r.exit_code == 0
+    assert r.output.startswith("high-risk (judged on 2026-08-01)")
+    assert "Art. 8-15                    applies from 2026-08-02" in r.output
+    data = json.loads(run("tier", "--annex-iii", "employment", "--omnibus", "--json",
+                          "--today", TODAY).output)
+    assert data["tier"] == "high-risk"
+    assert any(o["applies_from"] == "2027-12-02" for o in data["obligations"])
+    assert json.loads(run("tier", "--json", "--today", TODAY).output)["tier"] == "minimal"
+    assert json.loads(run("tier", "--prohibited", "social-scoring", "--json").output)[
+        "tier"] == "prohibited"
+    bad = run("tier", "--annex-iii", "astrology")
+    assert bad.exit_code == 2 and "unknown annex_iii_area" in bad.output

@@ -1,5 +1,5 @@
 """``openmoe-bft eu-ai-act ...``: evaluate an evidence file, print the JSON Schema,
-list the checks, print a template.
+list the checks, print a template, classify a system's risk tier.
 
 Exit codes of ``evaluate``: 0 compliant, 1 not compliant, 2 bad input.
 """
@@ -129,3 +129,52 @@ def template(
     except OpenMoEBFTError as exc:
         raise _bad(exc.diagnostics()) from None
     typer.echo(json.dumps(doc, indent=2))
+
+
+@app.command()
+def tier(
+    annex_iii: list[str] = typer.Option([], "--annex-iii", help="An Annex III area "
+                                        "(employment, education, ...); repeat for more."),
+    prohibited: list[str] = typer.Option([], "--prohibited", help="An Art. 5(1) practice "
+                                         "(social-scoring, manipulation, ...); repeat."),
+    annex_i: bool = typer.Option(False, "--annex-i", help="Art. 6(1): safety component of / "
+                                 "product under Annex I legislation."),
+    derogation: str = typer.Option(None, "--derogation", help="An Art. 6(3) derogation "
+                                   "claimed (narrow-procedural-task, preparatory-task, ...)."),
+    profiling: bool = typer.Option(False, "--profiling", help="Profiles natural persons."),
+    interacts: bool = typer.Option(False, "--interacts", help="Art. 50(1): talks to people."),
+    synthetic: bool = typer.Option(False, "--synthetic", help="Art. 50(2): generates "
+                                   "synthetic audio, image, video or text."),
+    emotion: bool = typer.Option(False, "--emotion-recognition"),
+    biometric: bool = typer.Option(False, "--biometric-categorisation"),
+    deep_fake: bool = typer.Option(False, "--deep-fake", help="Art. 50(4)."),
+    gpai: bool = typer.Option(False, "--gpai", help="Provider of a general-purpose AI model."),
+    gpai_systemic: bool = typer.Option(False, "--gpai-systemic-risk"),
+    omnibus: bool = typer.Option(False, "--omnibus", help="Use the Digital Omnibus dates "
+                                 "(only once they are published in the Official Journal)."),
+    today: str = typer.Option(None, "--today", help="ISO date (default: today, UTC)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the classification as JSON."),
+) -> None:
+    """Risk tier (prohibited / high-risk / limited / minimal) and when obligations apply."""
+    from .tiers import DIGITAL_OMNIBUS_SCHEDULE, classify
+
+    try:
+        result = classify(
+            prohibited_practices=prohibited, annex_iii_areas=annex_iii, annex_i_product=annex_i,
+            derogation=derogation, profiling=profiling, interacts_with_people=interacts,
+            generates_synthetic_content=synthetic, emotion_recognition=emotion,
+            biometric_categorisation=biometric, deep_fake=deep_fake, gpai_model=gpai,
+            gpai_systemic_risk=gpai_systemic, today=today,
+            schedule=DIGITAL_OMNIBUS_SCHEDULE if omnibus else None,
+        )
+    except OpenMoEBFTError as exc:
+        raise _bad(exc.diagnostics()) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    typer.echo(f"{result.tier} (judged on {result.today})")
+    for reason in result.reasons:
+        typer.echo(f"  - {reason}")
+    for o in result.obligations:
+        state = "applies" if o.applies_now else "applies from"
+        typer.echo(f"  {o.citation:28} {state} {o.applies_from}: {o.summary}")
