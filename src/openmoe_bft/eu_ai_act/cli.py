@@ -176,5 +176,5 @@ def tier(
     for reason in result.reasons:
         typer.echo(f"  - {reason}")
     for o in result.obligations:
-        state = "applies" if o.applies_now else "applies from"
+        state = "applies since" if o.applies_now else "applies from"
         typer.echo(f"  {o.citation:28} {state} {o.applies_from}: {o.summary}")
