@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_aggregators.py
 	$(BIN)/python benchmarks/bench_router.py
 	$(BIN)/python benchmarks/bench_torch_gate.py
+	$(BIN)/python benchmarks/bench_compliance.py
 	$(BIN)/python benchmarks/robustness.py
 
 lint: $(STAMP)

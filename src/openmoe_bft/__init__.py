@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "OpenMoEBFTError": "openmoe_bft.errors",
     "InvalidInput": "openmoe_bft.errors",
     "Store": "openmoe_bft.store",
+    "ComplianceReport": "openmoe_bft.eu_ai_act",
+    "evaluate": "openmoe_bft.eu_ai_act",
     "RoutingResult": "openmoe_bft.moe",
     "SparseMoERouter": "openmoe_bft.moe",
     "route_settled": "openmoe_bft.moe",
@@ -71,6 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
         tolerated_faults,
     )
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
+    from .eu_ai_act import ComplianceReport, evaluate
     from .moe import RoutingResult, SparseMoERouter, route_settled
     from .receipts import AuditChain, Receipt, VerifyResult
     from .store import Store

@@ -226,9 +226,11 @@ def route(
 
 
 def _add_subcommands() -> None:
+    from .eu_ai_act.cli import app as eu_app
     from .receipts.cli import app as receipts_app
 
     app.add_typer(receipts_app, name="receipts")
+    app.add_typer(eu_app, name="eu-ai-act")
 
 
 _add_subcommands()
