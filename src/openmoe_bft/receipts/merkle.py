@@ -188,13 +188,17 @@ class CompactRange:
         self.size += 1
 
     def root(self) -> bytes:
-        stack = self._stack
-        if not stack:
-            return EMPTY_ROOT
-        root = stack[-1]
-        for node in reversed(stack[:-1]):
-            root = _sha256(b"\x01" + node + root).digest()
-        return root
+        return stack_root(self._stack)
+
+
+def stack_root(stack: Sequence[bytes]) -> bytes:
+    """Tree head from a compact range's stack of complete-subtree roots (largest first)."""
+    if not stack:
+        return EMPTY_ROOT
+    root = stack[-1]
+    for node in reversed(stack[:-1]):
+        root = _sha256(b"\x01" + node + root).digest()
+    return root
 
 
 def root_of(leaf_hashes: Iterable[bytes]) -> bytes:

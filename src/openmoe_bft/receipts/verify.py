@@ -18,9 +18,12 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .merkle import CompactRange
+from .merkle import stack_root
 from .records import HEX64, NUMBER, Checkpoint, VerifyResult, entry_bytes_json
 from .signing import KeyRing
+
+# json.dumps(s, ensure_ascii=False) for a str, without building an encoder per call
+_json_str = json.encoder.encode_basestring
 
 __all__ = ["Row", "verify_rows", "check_checkpoint_signature"]
 
@@ -102,7 +105,7 @@ def verify_rows(
 
     # -- entries -----------------------------------------------------------------------
     prev_hash, prev_id = "", None
-    tree = CompactRange()
+    stack: list[bytes] = []  # a compact range, inlined: roots of complete subtrees
     sealed_upto = 0
     first_unsealed: int | None = None
     unsealed = 0
@@ -122,10 +125,10 @@ def verify_rows(
             if _sha256(payload).hexdigest() != payload_hash:
                 return fail(n, f"entry {n}: payload tampered (its hash does not match)", n)
             if trace_id is not last_trace:
-                last_trace_json = json.dumps(trace_id, ensure_ascii=False)
-                last_trace = trace_id
                 if type(trace_id) is not str:
                     raise TypeError("trace_id")
+                last_trace_json = _json_str(trace_id)
+                last_trace = trace_id
             if NUMBER.fullmatch(ts_text) is None:
                 raise ValueError(f"timestamp {ts_text!r} is not a canonical number")
             leaf = _sha256(b"\x00" + entry_bytes_json(
@@ -136,7 +139,9 @@ def verify_rows(
         if stored_hash != entry_hash:
             return fail(n, f"entry {n}: entry tampered (stored entry_hash does not match "
                            "its content)", n)
-        if keys is not None:
+        if keys is not None and (signature is not None or co_signature is not None
+                                 or signer is not None or key_id is not None
+                                 or co_signer is not None or co_key_id is not None):
             signed = False
             for what, fields in (("signature", (signer, key_id, signature)),
                                  ("co-signature", (co_signer, co_key_id, co_signature))):
@@ -153,12 +158,20 @@ def verify_rows(
                 if first_unsealed is None:
                     first_unsealed = n
                 unsealed += 1
-        tree.push(leaf)
+        elif keys is not None and n >= sealed_upto:
+            if first_unsealed is None:
+                first_unsealed = n
+            unsealed += 1
+        node, m = leaf, n
+        while m & 1:  # leaf n closes one complete subtree per trailing 1 bit of n
+            node = _sha256(b"\x01" + stack.pop() + node).digest()
+            m >>= 1
+        stack.append(node)
         prev_hash, prev_id = entry_hash, entry_hash
         hit = by_size.get(n + 1)
         if hit is not None:
             i, cp = hit
-            root = tree.root()
+            root = stack_root(stack)
             start = sizes[i - 1] if i else 0
             if cp.head_hash != entry_hash:
                 return fail(start, f"tree head {i}: its head is not entry {n} "
