@@ -126,6 +126,22 @@ class GateStats:
     def withheld_fraction(self) -> float:
         return self.withheld / self.tokens if self.tokens else 0.0
 
+    @classmethod
+    def of(cls, tokens: int, withheld: int, disagreements: torch.Tensor, abstentions: torch.Tensor,
+           *, replicas: int, f: int, threshold: int) -> GateStats:
+        """From counters (ints or 0-d tensors; per-replica tensors); synchronises with the device."""
+        tokens, withheld = int(tokens), int(withheld)
+        return cls(
+            tokens=tokens,
+            dispatched=tokens - withheld,
+            withheld=withheld,
+            replicas=replicas,
+            f=f,
+            threshold=threshold,
+            disagreements=tuple(int(v) for v in disagreements.tolist()),
+            abstentions=tuple(int(v) for v in abstentions.tolist()),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "tokens": self.tokens,
@@ -189,17 +205,8 @@ class GateOutput:
 
     def stats(self) -> GateStats:
         """Counts of this forward as Python ints (synchronises with the device)."""
-        withheld = self.num_withheld
-        return GateStats(
-            tokens=self.num_tokens,
-            dispatched=self.num_tokens - withheld,
-            withheld=withheld,
-            replicas=self.replicas,
-            f=self.f,
-            threshold=self.threshold,
-            disagreements=tuple(int(v) for v in self.disagreements.tolist()),
-            abstentions=tuple(int(v) for v in self.abstentions.tolist()),
-        )
+        return GateStats.of(self.num_tokens, self.num_withheld, self.disagreements, self.abstentions,
+                            replicas=self.replicas, f=self.f, threshold=self.threshold)
 
     def to_hf(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(router_logits, router_scores, router_indices)`` as Hugging Face's
@@ -541,18 +548,9 @@ class BFTGate(nn.Module):
 
     def stats(self) -> GateStats:
         """Counts over every forward since construction or :meth:`reset_stats`."""
-        tokens = int(self._n_tokens)
-        withheld = int(self._n_withheld)
-        return GateStats(
-            tokens=tokens,
-            dispatched=tokens - withheld,
-            withheld=withheld,
-            replicas=self.replicas,
-            f=self.f,
-            threshold=self.threshold,
-            disagreements=tuple(int(v) for v in self._n_disagreements.tolist()),
-            abstentions=tuple(int(v) for v in self._n_abstentions.tolist()),
-        )
+        return GateStats.of(self._n_tokens, self._n_withheld, self._n_disagreements,
+                            self._n_abstentions, replicas=self.replicas, f=self.f,
+                            threshold=self.threshold)
 
     def reset_stats(self) -> None:
         for name in ("tokens", "withheld", "disagreements", "abstentions"):
