@@ -169,13 +169,27 @@ def _read_file(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     return data
 
 
+def _integral(value: Any, depth: int = 0) -> Any:
+    """protobuf ``Struct`` numbers are doubles: give whole numbers back as ints, as the
+    JSON they came from had them (JSON does not tell ``180`` from ``180.0``)."""
+    if depth > 100:
+        return value
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v, depth + 1) for v in value]
+    return value
+
+
 def _message_to_dict(obj: Any) -> dict[str, Any] | None:
     """An a2a-sdk protobuf message or a pydantic model as a JSON object (else None)."""
     mod = type(obj).__module__ or ""
     if hasattr(obj, "DESCRIPTOR") and hasattr(obj, "SerializeToString"):
         from google.protobuf.json_format import MessageToDict
 
-        return MessageToDict(obj)
+        return _integral(MessageToDict(obj))
     if mod.startswith("a2a.") and hasattr(obj, "model_dump"):
         return obj.model_dump(mode="json", by_alias=True, exclude_none=True)
     return None
