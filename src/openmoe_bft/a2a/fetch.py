@@ -136,7 +136,7 @@ def fetch_card(
                         raise CardFetchError(f"{target} announces {length} bytes, more than "
                                              f"the limit of {max_bytes}", url=target)
                     body = bytearray()
-                    for chunk in resp.iter_raw(65536):
+                    for chunk in resp.iter_raw():
                         body += chunk
                         if len(body) > max_bytes:
                             raise CardFetchError(f"{target} sent more than the limit of "

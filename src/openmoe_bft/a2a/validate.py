@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, InvalidType
+from ..errors import InvalidInput, InvalidType, OpenMoEBFTError
 from ._experts import check_experts, expert_table
 from ._json import MAX_CARD_BYTES, check_tree, parse_json_bytes
 from .evidence import CollectedEvidence, collect_card, collect_task
@@ -239,8 +239,18 @@ def load_card(
     if not isinstance(doc, Mapping):
         raise InvalidType(f"an agent card must be a JSON object, got {type(doc).__name__}",
                           argument="card")
-    check_tree(doc)
+    _check_tree(doc, "card")
     return doc, source
+
+
+def _check_tree(doc: Any, what: str) -> None:
+    try:
+        check_tree(doc, what=what)
+    except OpenMoEBFTError:
+        raise
+    except Exception as exc:  # a hostile Mapping that raises while being read
+        raise InvalidInput(f"the {what} cannot be read: {type(exc).__name__}",
+                           argument=what) from None
 
 
 # ── the verdict ─────────────────────────────────────────────────────────────────────
@@ -574,7 +584,7 @@ def validate_task(
         if not isinstance(raw, Mapping):
             raise InvalidType(f"a task must be a JSON object, got {type(raw).__name__}",
                               argument="task")
-        check_tree(raw, what="task")
+        _check_tree(raw, "task")
         envelope = TaskEnvelope.from_dict(raw)
     extra: list[Finding] = []
     if raw is not None:
@@ -587,14 +597,14 @@ def validate_task(
             extra.append(Finding("error", "task.id", "the task id must be a string",
                                  "task.task_id"))
     else:
-        check_tree(envelope.metadata, what="task.metadata")
+        _check_tree(envelope.metadata, "task.metadata")
     card_doc: Mapping[str, Any] | None = None
     source: str | None = None
     if card is not None:
         card_doc, source = load_card(card, max_bytes=max_bytes)
     elif isinstance(envelope.agent, AgentCard):
         card_doc = envelope.agent._document()
-        check_tree(card_doc)
+        _check_tree(card_doc, "card")
     elif isinstance(envelope.agent, str) and envelope.agent:
         extra.append(Finding("warning", "task.agent-by-id",
                              f"the task names its agent {envelope.agent[:100]!r} without its "
