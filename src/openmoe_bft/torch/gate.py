@@ -72,7 +72,7 @@ forward synchronises three times (finite checks) to take the all-finite fast pat
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -89,7 +89,7 @@ __all__ = ["BFTGate", "GateOutput", "GateStats", "Fault", "FAULT_MODES"]
 
 AGGREGATES = ("median", "trimmed_mean")
 GRAD_MODES = ("replicated", "subgradient")
-FAULT_MODES = ("sign_flip", "scale", "noise", "zero", "nan", "inf", "target")
+FAULT_MODES = ("sign_flip", "scale", "noise", "zero", "nan", "inf", "target", "custom")
 # Above this many replicas a torch.sort beats the comparator network.
 _NETWORK_MAX_R = 16
 
@@ -228,6 +228,7 @@ class Fault:
     scale: float = 1.0
     experts: tuple[int, ...] = ()
     seed: int = 0
+    fn: Callable[[torch.Tensor], None] | None = field(default=None, compare=False, repr=False)
     # one seeded generator per device, made on first use (the gate may be moved)
     generators: dict[str, torch.Generator] = field(default_factory=dict, compare=False, repr=False)
 
@@ -284,6 +285,8 @@ def _apply_faults(logits: torch.Tensor, faults: Mapping[int, Fault]) -> None:
         elif mode == "target":
             view.zero_()
             view[:, list(fault.experts)] = fault.scale
+        elif mode == "custom":
+            fault.fn(view)
 
 
 class _ReplicaRouting(torch.autograd.Function):
@@ -504,6 +507,7 @@ class BFTGate(nn.Module):
         scale: float | None = None,
         experts: Iterable[int] | None = None,
         seed: int = 0,
+        fn: Callable[[torch.Tensor], None] | None = None,
     ) -> None:
         """Make replica ``replica`` emit faulty logits on every forward until cleared.
 
@@ -512,9 +516,10 @@ class BFTGate(nn.Module):
         ``N(0, scale²)`` logits each call, default scale 1, seeded by ``seed``),
         ``"zero"``, ``"nan"``, ``"inf"``, ``"target"`` (every token pushed to
         ``experts`` with logit ``scale``, default 1e4: a router steering everything to
-        one expert). The fault models a compromised replica's *output*; its weights
-        are untouched and keep receiving updates. To corrupt weights instead, edit
-        them: ``with torch.no_grad(): gate.weight[r].neg_()``.
+        one expert), ``"custom"`` (``fn(logits)`` edits the replica's ``[T, E]`` logits
+        in place, e.g. bit flips; see :mod:`openmoe_bft.faults`). The fault models a
+        compromised replica's *output*; its weights are untouched and keep receiving
+        updates. To corrupt weights instead, edit them: ``with torch.no_grad(): gate.weight[r].neg_()``.
         """
         replica = self._check_replica(replica)
         if mode not in FAULT_MODES:
@@ -530,7 +535,9 @@ class BFTGate(nn.Module):
             chosen = tuple(int(x) for x in experts)
             if not chosen or any(not 0 <= x < self.num_experts for x in chosen):
                 raise InvalidInput(f"expected expert ids in [0, {self.num_experts})", argument="experts")
-        self._faults[replica] = Fault(mode=mode, scale=scale, experts=chosen, seed=int(seed))
+        if (mode == "custom") != (fn is not None) or (fn is not None and not callable(fn)):
+            raise InvalidInput("mode='custom' needs a callable fn=, other modes take none", argument="fn")
+        self._faults[replica] = Fault(mode=mode, scale=scale, experts=chosen, seed=int(seed), fn=fn)
 
     def clear_faults(self, replica: int | None = None) -> None:
         """Remove the injected fault of ``replica`` (all faults when ``None``)."""
