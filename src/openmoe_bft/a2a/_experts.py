@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["ExpertCoverage", "check_experts", "expert_table"]
@@ -42,13 +43,24 @@ class ExpertCoverage:
     reasons: dict[int, str]
 
 
+@lru_cache(maxsize=1)
+def _registry() -> tuple[Any, Any]:
+    """``(EXPERTS, check_experts)`` from :mod:`openmoe_bft.experts`, or Nones (looked up
+    once per process: a failed import is not retried on every card)."""
+    try:
+        from ..experts import EXPERTS, check_experts
+    except ImportError:
+        return None, None
+    return EXPERTS, check_experts
+
+
+@lru_cache(maxsize=1)
 def expert_table() -> tuple[tuple[int, str, str], ...]:
     """``(expert_id, name, bare metadata field)`` for the 14 experts, in order."""
-    try:
-        from ..experts import EXPERTS
-    except ImportError:
+    experts = _registry()[0]
+    if experts is None:
         return _FALLBACK
-    return tuple((e.expert_id, e.name, e.a2a_field.split(".", 1)[-1]) for e in EXPERTS)
+    return tuple((e.expert_id, e.name, e.a2a_field.split(".", 1)[-1]) for e in experts)
 
 
 def _reason(verdict: Any) -> str:
@@ -63,10 +75,7 @@ def _reason(verdict: Any) -> str:
 
 def check_experts(values: Mapping[str, Any], *, keys: Any = None) -> ExpertCoverage:
     """Coverage of the 14 experts over bare-key evidence values (``{"x402Receipt": ...}``)."""
-    try:
-        from ..experts import check_experts as registry_check
-    except ImportError:
-        registry_check = None
+    registry_check = _registry()[1]
     if registry_check is not None:
         report = registry_check({"metadata": dict(values)}, keys=keys)
         reasons: dict[int, str] = {}

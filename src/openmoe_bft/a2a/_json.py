@@ -69,9 +69,64 @@ def parse_json_bytes(data: bytes, *, source: str = "card",
     return value
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+_PLAIN = _SCALARS | _CONTAINERS | {float}
+_STR = frozenset({str})
+
+
 def check_tree(value: Any, *, what: str = "card", max_depth: int = MAX_DEPTH,
                max_nodes: int = MAX_NODES) -> None:
-    """Refuse anything that is not a bounded JSON tree (iterative: no recursion)."""
+    """Refuse anything that is not a bounded JSON tree (iterative: no recursion).
+
+    Fast path over plain ``dict`` / ``list`` / ``tuple`` containers: the value types of
+    a container are checked as a set in one C-level pass, and only containers are
+    walked. Anything else (a ``Mapping`` that is not a dict, a str or int subclass,
+    a float to check for NaN) goes through :func:`_walk`, which says precisely what
+    is wrong — or accepts it.
+    """
+    if type(value) is not dict:
+        _walk(value, what, max_depth, max_nodes)
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop = stack.pop
+    push = stack.append
+    nodes = 1
+    while stack:
+        node, depth = pop()
+        if depth > max_depth:
+            raise InvalidInput(f"{what} is nested more than {max_depth} levels deep",
+                               argument="card")
+        if type(node) is dict:
+            if not set(map(type, node)) <= _STR:
+                _walk(value, what, max_depth, max_nodes)
+                return
+            children: Any = node.values()
+        else:
+            children = node
+        nodes += len(children)
+        if nodes > max_nodes:
+            raise InvalidInput(f"{what} has more than {max_nodes} values", argument="card")
+        kinds = set(map(type, children))
+        if kinds <= _SCALARS:
+            continue
+        if not kinds <= _PLAIN:  # the precise walk covers this whole subtree
+            _walk(node, what, max_depth - depth + 1, max_nodes)
+            continue
+        if float in kinds:
+            for c in children:
+                if type(c) is float and not math.isfinite(c):
+                    raise InvalidInput(f"{what} holds a non-finite number {c!r}",
+                                       argument="card")
+        if not kinds & _CONTAINERS:
+            continue
+        for c in children:
+            if type(c) in _CONTAINERS:
+                push((c, depth + 1))
+
+
+def _walk(value: Any, what: str, max_depth: int, max_nodes: int) -> None:
+    """The precise, iterative check (no recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     nodes = 0
     pop = stack.pop

@@ -28,6 +28,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..errors import MissingDependency
@@ -210,9 +211,15 @@ class _Checker:
                 self.add("error", path, f"{path} is not an absolute URL: {v[:80]!r}")
 
 
-def _look_alikes(keys: Iterable[str], known: Iterable[str]) -> dict[str, str]:
+@lru_cache(maxsize=32)
+def skeletons(known: frozenset[str]) -> dict[str, str]:
+    """``{skeleton: key}`` for a set of known keys (cached)."""
+    return {confusable_skeleton(k): k for k in known}
+
+
+def _look_alikes(keys: Iterable[str], known: frozenset[str]) -> dict[str, str]:
     """Keys (not exactly known) whose skeleton equals a known key's: key -> known."""
-    skel = {confusable_skeleton(k): k for k in known}
+    skel = skeletons(known)
     out = {}
     for k in keys:
         if type(k) is str and not k.isascii():
@@ -228,7 +235,7 @@ def _describe(key: str) -> str:
     return f"{key!r} ({names})"
 
 
-def look_alike_issues(obj: Mapping[str, Any], known: Iterable[str], path: str) -> list[Issue]:
+def look_alike_issues(obj: Mapping[str, Any], known: frozenset[str], path: str) -> list[Issue]:
     """Errors for keys of ``obj`` that imitate one of ``known`` with look-alike Unicode."""
     return [Issue("error", f"{path}.{k}" if path else k,
                   f"key {_describe(k)} imitates {hit!r} with look-alike characters; "
@@ -403,8 +410,9 @@ def check_structure(doc: Mapping[str, Any], *, strict: bool = False) -> Structur
 # ── a2a-sdk cross-check ─────────────────────────────────────────────────────────────
 
 
+@lru_cache(maxsize=1)
 def sdk_available() -> bool:
-    """True when ``a2a-sdk`` (the ``[a2a]`` extra) can be imported."""
+    """True when ``a2a-sdk`` (the ``[a2a]`` extra) can be imported (asked once)."""
     try:
         import a2a.types  # noqa: F401
     except ImportError:

@@ -44,6 +44,7 @@ from .structure import (
     check_with_sdk,
     confusable_skeleton,
     sdk_available,
+    skeletons,
 )
 from .types import AgentCard, TaskEnvelope
 
@@ -269,7 +270,7 @@ def _structure(doc: Mapping[str, Any], mode: str, strict: bool) -> StructureRepo
 
 
 def _look_alike_evidence(values: Mapping[str, Any], known: frozenset[str]) -> list[Finding]:
-    skel = {confusable_skeleton(k): k for k in known}
+    skel = skeletons(known)
     out = []
     for k in values:
         if type(k) is str and k not in known and not k.isascii():
@@ -460,7 +461,7 @@ def validate_card(
     require_signature: bool = False,
     require_experts: bool = False,
     strict: bool = False,
-    structure: str = "auto",
+    structure: str = "builtin",
     today: date | datetime | str | None = None,
     timestamp: int | float | None = None,
     signer_key: Any = None,
@@ -548,7 +549,7 @@ def validate_task(
     require_signature: bool = False,
     require_experts: bool = False,
     strict: bool = False,
-    structure: str = "auto",
+    structure: str = "builtin",
     today: date | datetime | str | None = None,
     timestamp: int | float | None = None,
     signer_key: Any = None,
