@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import warnings
 from collections.abc import Callable, Mapping
@@ -102,9 +101,66 @@ def _without_signatures(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "signatures"}
 
 
+class _Slow(Exception):
+    pass
+
+
+_SAFE = 2**53
+
+
+def _prep(v: Any, depth: int = 0) -> Any:
+    """``v`` with integral floats as ints, checked to print as RFC 8785 through the
+    standard JSON encoder; raises :class:`_Slow` for anything that would not (floats
+    that Python prints with an exponent, astral key characters, deep nesting)."""
+    t = type(v)
+    if t is str or t is bool or v is None:
+        return v
+    if t is int:
+        if -_SAFE < v < _SAFE:
+            return v
+        raise _Slow
+    if t is float:
+        if v.is_integer():
+            if -_SAFE < v < _SAFE:
+                return int(v)
+            raise _Slow
+        a = -v if v < 0 else v
+        if 1e-4 <= a < 1e16:  # repr() prints these without an exponent, as ECMAScript does
+            return v
+        raise _Slow
+    if depth > 64:
+        raise _Slow
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str or (not k.isascii() and max(k) > "\uffff"):
+                raise _Slow
+            out[k] = _prep(x, depth + 1)
+        return out
+    if t is list or t is tuple:
+        return [_prep(x, depth + 1) for x in v]
+    raise _Slow
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 canonical JSON bytes of a JSON value.
+
+    The common case goes through the standard library's C encoder (sorted keys, no
+    whitespace, UTF-8, and numbers that print the same in Python and ECMAScript — a
+    property test checks byte parity with ``rfc8785``); the rest through
+    :func:`openmoe_bft.canonical.canonical_json` (``rfc8785``).
+    """
+    try:
+        prepared = _prep(value)
+        return json.dumps(prepared, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (_Slow, UnicodeEncodeError, ValueError, RecursionError):
+        return canonical_json(value)
+
+
 def signing_payload(card: Mapping[str, Any]) -> bytes:
     """The bytes a card signature covers: RFC 8785 JSON of the card minus ``signatures``."""
-    return canonical_json(_without_signatures(card))
+    return jcs(_without_signatures(card))
 
 
 def _clean_empty(v: Any) -> Any:
@@ -188,16 +244,7 @@ def verify_signatures(
         return tuple(SignatureResult(i, UNVERIFIABLE, str(exc)) for i in range(len(sigs)))
     from joserfc.errors import BadSignatureError, JoseError
 
-    payloads: list[bytes] = []
-    with contextlib.suppress(InvalidInput, RecursionError):
-        payloads.append(signing_payload(card))
-    try:
-        cleaned = _clean_empty(_without_signatures(card)) or {}
-        extra = canonical_json(cleaned)
-        if not payloads or extra != payloads[0]:
-            payloads.append(extra)
-    except (InvalidInput, RecursionError):
-        pass
+    payloads = _Payloads(card)
     results = []
     for i, sig in enumerate(sigs):
         results.append(_verify_one(i, sig, payloads, key, resolve_key, trust_embedded_jwk,
@@ -205,7 +252,42 @@ def verify_signatures(
     return tuple(results)
 
 
-def _verify_one(i: int, sig: Any, payloads: list[bytes], key: Any, resolve_key: Any,
+class _Payloads:
+    """The candidate signed bytes, computed on first use: the card as published, then
+    (only when a signature fails over that) a2a-sdk's form without empty values."""
+
+    def __init__(self, card: Mapping[str, Any]) -> None:
+        self._card = card
+        self._exact: Any = _Payloads
+        self._cleaned: Any = _Payloads
+
+    def exact(self) -> bytes | None:
+        if self._exact is _Payloads:
+            try:
+                self._exact = signing_payload(self._card)
+            except (InvalidInput, RecursionError):
+                self._exact = None
+        return self._exact
+
+    def cleaned(self) -> bytes | None:
+        if self._cleaned is _Payloads:
+            try:
+                extra = jcs(_clean_empty(_without_signatures(self._card)) or {})
+            except (InvalidInput, RecursionError):
+                extra = None
+            self._cleaned = None if extra == self.exact() else extra
+        return self._cleaned
+
+    def candidates(self) -> Any:
+        exact = self.exact()
+        if exact is not None:
+            yield exact
+        cleaned = self.cleaned()
+        if cleaned is not None:
+            yield cleaned
+
+
+def _verify_one(i: int, sig: Any, payloads: _Payloads, key: Any, resolve_key: Any,
                 trust_jwk: bool, algorithms: tuple[str, ...], joserfc: Any,
                 bad_signature: type[Exception], jose_error: type[Exception]) -> SignatureResult:
     if not isinstance(sig, Mapping):
@@ -235,7 +317,7 @@ def _verify_one(i: int, sig: Any, payloads: list[bytes], key: Any, resolve_key: 
     if alg not in algorithms:
         return SignatureResult(i, UNVERIFIABLE, f"algorithm {alg[:20]!r} is not accepted "
                                f"(accepted: {', '.join(algorithms)})", alg, kid)
-    if not payloads:
+    if payloads.exact() is None and payloads.cleaned() is None:
         return SignatureResult(i, INVALID, "the card has no RFC 8785 canonical form", alg, kid)
 
     chosen: Any = None
@@ -264,7 +346,7 @@ def _verify_one(i: int, sig: Any, payloads: list[bytes], key: Any, resolve_key: 
         return SignatureResult(i, status, f"unusable {source} key: {exc}"[:300], alg, kid,
                                source)
     compact = f"{protected}..{signature}"
-    for payload in payloads:
+    for payload in payloads.candidates():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # joserfc: "EdDSA is deprecated via RFC 9864"
