@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidInput, InvalidType
 from . import PATCH_MODES, SUPPORTED_FAMILIES
-from ._deps import require_torch
+from ._deps import require_torch, require_transformers
 
 require_torch()
 
@@ -336,6 +336,7 @@ def patch_moe_gates(
     ``mode``, an already patched model, or routers on the meta device / with
     non-floating (quantised) weights.
     """
+    require_transformers()
     replicas = check_node_count(replicas, "replicas")
     if mode not in PATCH_MODES:
         raise InvalidInput(f"expected one of {PATCH_MODES}, got {mode!r}", argument="mode")
