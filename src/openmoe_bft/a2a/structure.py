@@ -414,8 +414,8 @@ def check_structure(doc: Mapping[str, Any], *, strict: bool = False) -> Structur
 def sdk_available() -> bool:
     """True when ``a2a-sdk`` (the ``[a2a]`` extra) can be imported (asked once)."""
     try:
-        import a2a.types  # noqa: F401
-    except ImportError:
+        _require_sdk()
+    except MissingDependency:
         return False
     return True
 
@@ -427,6 +427,11 @@ def _require_sdk() -> Any:
         raise MissingDependency(
             "checking a card with a2a-sdk's types needs the [a2a] extra: "
             "pip install 'openmoe-bft[a2a]'") from exc
+    card = getattr(a2a_types, "AgentCard", None)
+    if card is None or not hasattr(card, "DESCRIPTOR") or \
+            "supported_interfaces" not in card.DESCRIPTOR.fields_by_name:
+        raise MissingDependency("the installed a2a-sdk predates A2A 1.0 (no protobuf AgentCard "
+                                "with supportedInterfaces): pip install 'a2a-sdk>=1.0'")
     return a2a_types
 
 
