@@ -86,3 +86,15 @@ def test_extension_prints_the_block():
     block = json.loads(r.output)
     assert block["uri"].endswith("/extensions/openscore/v1")
     assert "riskAssessment" in block["params"] and len(block["params"]) == 14
+
+
+def test_sdk_option_uses_a2a_sdk_types(tmp_path):
+    pytest.importorskip("a2a.types")
+    card = card_with_fields()
+    card["skills"][0]["tags"] = "maps"  # a string where the proto wants a list
+    r = runner.invoke(app, ["validate", _write(tmp_path, "c.json", card), "--sdk", "--json",
+                            "--today", "2026-11-25"])
+    assert r.exit_code == 1
+    out = json.loads(r.output)
+    assert out["structure"]["sdk"] is True
+    assert any(i["message"].startswith("a2a-sdk") for i in out["structure"]["issues"])

@@ -201,3 +201,36 @@ def test_our_signatures_verify_with_a2a_sdk():
     signed = sign_card(card, ED, kid="ours")
     verify = create_signature_verifier(lambda kid, jku: ED.public_key(), ["EdDSA"])
     verify(ParseDict(signed, types.AgentCard()))  # raises when no signature verifies
+
+
+_SIGNED = sign_card(card_with_fields(), ED, kid="p")
+
+
+def _paths(node, prefix=()):
+    if isinstance(node, dict):
+        for k, x in node.items():
+            if k != "signatures":
+                yield from _paths(x, (*prefix, k))
+    elif isinstance(node, list):
+        for i, x in enumerate(node):
+            yield from _paths(x, (*prefix, i))
+    elif isinstance(node, str):
+        yield prefix
+
+
+_STRING_PATHS = list(_paths(_SIGNED))
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.sampled_from(_STRING_PATHS), st.text(min_size=1, max_size=3))
+def test_any_changed_string_breaks_the_signature(path, extra):
+    card = json.loads(json.dumps(_SIGNED))
+    node = card
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = node[path[-1]] + extra
+    s = verify_signatures(card, key=ED.public_key())[0]
+    assert s.status == "invalid"

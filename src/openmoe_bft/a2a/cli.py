@@ -58,6 +58,8 @@ def validate(
     today: str = typer.Option(None, "--today", help="Judge evidence dates against this ISO "
                                                     "date (default: today, UTC)."),
     timeout: float = typer.Option(5.0, "--timeout", help="Seconds per network operation."),
+    sdk: bool = typer.Option(False, "--sdk", help="Also check the structure with a2a-sdk's "
+                                                  "own types (needs the [a2a] extra)."),
 ) -> None:
     """Validate a card. Exit 0 compliant, 1 not compliant, 2 bad input."""
     from .validate import validate_card
@@ -66,7 +68,7 @@ def validate(
         verdict = validate_card(source, seal=None if seal is None else str(seal),
                                 key=_key(key), require_signature=require_signature,
                                 require_experts=require_experts, strict=strict, today=today,
-                                timeout=timeout)
+                                timeout=timeout, structure="sdk" if sdk else "builtin")
     except OpenMoEBFTError as exc:
         raise _bad(exc.diagnostics()) from None
     if as_json:
