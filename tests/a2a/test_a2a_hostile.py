@@ -341,3 +341,24 @@ def test_no_card_at_either_well_known_path(server):
 def test_private_hosts_can_be_refused(server):
     with pytest.raises(InvalidInput, match="non-public address"):
         v(_url(server), allow_private=False)
+
+
+def test_a_redirect_into_a_private_host_is_refused_too(server):
+    import httpx
+
+    from openmoe_bft.a2a import fetch_card
+
+    def public_then_private(request):
+        if request.url.host == "public.example":
+            return httpx.Response(302, headers={"Location": _url(server, "/card.json")})
+        return httpx.Response(200, json={})
+
+    with pytest.raises(InvalidInput, match="non-public address"):
+        fetch_card("https://public.example/card.json", allow_private=False,
+                   transport=httpx.MockTransport(public_then_private),
+                   resolve=lambda host: ["93.184.216.34" if host == "public.example"
+                                         else host])
+    doc = fetch_card("https://public.example/x.json", allow_private=False,
+                     transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})),
+                     resolve=lambda host: ["93.184.216.34"])
+    assert doc.document == {}

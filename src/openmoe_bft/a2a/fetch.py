@@ -68,13 +68,18 @@ def _candidates(url: str) -> list[str]:
     return [url]
 
 
-def _check_public(host: str) -> None:
+def resolve_host(host: str) -> list[str]:
+    """The addresses ``host`` resolves to (``socket.getaddrinfo``)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, None)]
+
+
+def _check_public(host: str, resolve: Callable[[str], list[str]] = resolve_host) -> None:
     try:
-        infos = socket.getaddrinfo(host, None)
+        addrs = resolve(host)
     except OSError as exc:
         raise CardFetchError(f"cannot resolve {host!r}: {exc}", url=host) from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
+    for text in addrs:
+        addr = ipaddress.ip_address(text.split("%", 1)[0])
         if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved \
                 or addr.is_multicast or addr.is_unspecified:
             raise CardFetchError(f"{host!r} resolves to the non-public address {addr}; "
@@ -91,13 +96,15 @@ def fetch_card(
     allow_private: bool = True,
     transport: Any = None,
     clock: Callable[[], float] = time.monotonic,
+    resolve: Callable[[str], list[str]] = resolve_host,
 ) -> FetchedCard:
     """Fetch and parse an Agent Card (see the module docstring).
 
     ``timeout`` — seconds per connect / read / write; ``deadline`` — seconds for the
     whole fetch; ``allow_private`` — False refuses hosts that resolve to loopback,
-    private or link-local addresses (use it when the URL comes from someone else;
-    the check is at resolution time). ``transport`` — an ``httpx`` transport (tests).
+    private or link-local addresses, for the URL and every redirect (use it when the
+    URL comes from someone else; the check resolves the name before the request, so a
+    DNS answer that changes in between is not caught). ``transport`` — an ``httpx`` transport (tests).
     Raises :class:`CardFetchError` (an :class:`~openmoe_bft.errors.InvalidInput`).
     """
     if not isinstance(url, str):
@@ -110,12 +117,16 @@ def fetch_card(
                            argument="max_redirects")
     candidates = _candidates(url)
     httpx = _httpx()
+    hooks: dict[str, list[Any]] = {}
     if not allow_private:
-        _check_public(urlsplit(url).hostname or "")
+        def _public_only(request: Any) -> None:  # every request, redirects included
+            _check_public(request.url.host, resolve)
+
+        hooks["request"] = [_public_only]
     start = clock()
     tried: list[str] = []
     with httpx.Client(follow_redirects=True, max_redirects=max_redirects, transport=transport,
-                      timeout=httpx.Timeout(timeout),
+                      timeout=httpx.Timeout(timeout), event_hooks=hooks,
                       headers={"Accept": "application/json",
                                "Accept-Encoding": "identity"}) as client:
         for i, target in enumerate(candidates):
@@ -135,8 +146,12 @@ def fetch_card(
                     if length is not None and length.isdigit() and int(length) > max_bytes:
                         raise CardFetchError(f"{target} announces {length} bytes, more than "
                                              f"the limit of {max_bytes}", url=target)
+                    if resp.headers.get("content-encoding", "identity") not in ("identity", ""):
+                        raise CardFetchError(f"{target} sent a compressed body "
+                                             f"({resp.headers['content-encoding']}); "
+                                             "only identity encoding is read", url=target)
                     body = bytearray()
-                    for chunk in resp.iter_raw():
+                    for chunk in resp.iter_bytes():  # identity: the bytes as they arrive
                         body += chunk
                         if len(body) > max_bytes:
                             raise CardFetchError(f"{target} sent more than the limit of "
@@ -144,10 +159,6 @@ def fetch_card(
                         if clock() - start > deadline:
                             raise CardFetchError(f"{target} did not finish within {deadline} s",
                                                  url=target)
-                    if resp.headers.get("content-encoding", "identity") not in ("identity", ""):
-                        raise CardFetchError(f"{target} sent a compressed body "
-                                             f"({resp.headers['content-encoding']}); "
-                                             "only identity encoding is read", url=target)
             except CardFetchError:
                 raise
             except httpx.TooManyRedirects:
