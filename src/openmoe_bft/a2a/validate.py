@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, InvalidType, OpenMoEBFTError
 from ._experts import check_experts, expert_table
@@ -47,6 +47,10 @@ from .structure import (
     skeletons,
 )
 from .types import AgentCard, TaskEnvelope
+
+if TYPE_CHECKING:
+    from ..eu_ai_act import ComplianceReport
+    from ..receipts import Receipt
 
 __all__ = [
     "A2AComplianceVerdict",
@@ -94,7 +98,7 @@ class A2AComplianceVerdict:
 
     compliant: bool
     score: float
-    eu_ai_act_report: Any
+    eu_ai_act_report: ComplianceReport
     experts_covered: list[int] = field(default_factory=list)
     experts_missing: list[int] = field(default_factory=list)
     experts_invalid: list[int] = field(default_factory=list)
@@ -106,10 +110,10 @@ class A2AComplianceVerdict:
     subject: str = ""
     source: str | None = None
     kind: str = "card"
-    receipt: Any = None
+    receipt: Receipt | None = None
 
     @property
-    def report(self) -> Any:
+    def report(self) -> ComplianceReport:
         """The :class:`~openmoe_bft.eu_ai_act.ComplianceReport` (same as ``eu_ai_act_report``)."""
         return self.eu_ai_act_report
 
@@ -468,6 +472,7 @@ def validate_card(
     trace_id: str = "a2a-compliance",
     expert_keys: Any = None,
     timeout: float = 5.0,
+    deadline: float = 15.0,
     max_bytes: int = MAX_CARD_BYTES,
     max_redirects: int = 3,
     allow_private: bool = True,
@@ -477,7 +482,7 @@ def validate_card(
 
     ``card`` — a dict, an :class:`AgentCard`, an a2a-sdk ``AgentCard``, JSON bytes, a
     JSON file path, or an ``http(s)`` URL (the agent's ``/.well-known/agent-card.json``,
-    then ``agent.json``; ``timeout``, ``max_bytes``, ``max_redirects``,
+    then ``agent.json``; ``timeout``, ``deadline``, ``max_bytes``, ``max_redirects``,
     ``allow_private`` and ``transport`` bound the fetch). A :class:`TaskEnvelope` is
     passed on to :func:`validate_task`.
 
@@ -510,7 +515,7 @@ def validate_card(
     def fetch(url: str) -> Any:
         from .fetch import fetch_card
 
-        return fetch_card(url, timeout=timeout, max_bytes=max_bytes,
+        return fetch_card(url, timeout=timeout, deadline=deadline, max_bytes=max_bytes,
                           max_redirects=max_redirects, allow_private=allow_private,
                           transport=transport)
 
