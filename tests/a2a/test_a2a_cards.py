@@ -287,3 +287,9 @@ def test_to_dict_is_json_and_carries_the_receipt_id():
     assert d["eu_ai_act"]["compliant"] is True
     assert d["structure"]["version"] == "1.0"
     assert d["experts_missing"] == [] and d["experts_covered"] == list(range(1, 15))
+
+
+def test_json_text_is_read_as_a_card():
+    assert v(json.dumps(card_with_fields())).compliant is True
+    with pytest.raises(InvalidInput, match="not JSON"):
+        v('{"name": ')

@@ -220,7 +220,9 @@ def load_card(
         doc = parse_json_bytes(bytes(card), max_bytes=max_bytes)
     elif isinstance(card, str):
         low = card[:10].lower()
-        if low.startswith(("http://", "https://")):
+        if card[:1] == "{" or card.lstrip()[:1] == "{":  # JSON text, not a path
+            doc = parse_json_bytes(card.encode("utf-8", "surrogatepass"), max_bytes=max_bytes)
+        elif low.startswith(("http://", "https://")):
             if fetch is None:
                 from .fetch import fetch_card as fetch
             fetched = fetch(card)
@@ -480,8 +482,8 @@ def validate_card(
 ) -> A2AComplianceVerdict:
     """Validate an A2A Agent Card; return an :class:`A2AComplianceVerdict`.
 
-    ``card`` — a dict, an :class:`AgentCard`, an a2a-sdk ``AgentCard``, JSON bytes, a
-    JSON file path, or an ``http(s)`` URL (the agent's ``/.well-known/agent-card.json``,
+    ``card`` — a dict, an :class:`AgentCard`, an a2a-sdk ``AgentCard``, JSON bytes or
+    text (a str starting with ``{``), a JSON file path, or an ``http(s)`` URL (the agent's ``/.well-known/agent-card.json``,
     then ``agent.json``; ``timeout``, ``deadline``, ``max_bytes``, ``max_redirects``,
     ``allow_private`` and ``transport`` bound the fetch). A :class:`TaskEnvelope` is
     passed on to :func:`validate_task`.
