@@ -32,6 +32,9 @@ _EXPORTS: dict[str, str] = {
     "OpenMoEBFTError": "openmoe_bft.errors",
     "InvalidInput": "openmoe_bft.errors",
     "Store": "openmoe_bft.store",
+    "A2AComplianceVerdict": "openmoe_bft.a2a",
+    "validate_card": "openmoe_bft.a2a",
+    "validate_task": "openmoe_bft.a2a",
     "ComplianceReport": "openmoe_bft.eu_ai_act",
     "evaluate": "openmoe_bft.eu_ai_act",
     "RoutingResult": "openmoe_bft.moe",
@@ -51,6 +54,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .a2a import A2AComplianceVerdict, validate_card, validate_task
     from .aggregators import (
         aggregate,
         coordinate_wise_median,
