@@ -186,3 +186,13 @@ def test_switch_capacity_and_training_jitter_match_hf():
         idx, probs, _ = router(torch.randn(2, 12, 32))
         assert idx.sum(-1).eq(0).any() and (idx.sum(1) <= 2).all()
     assert torch.equal(got.logits, want.logits)
+
+
+def test_unpatch_after_moving_the_model_keeps_it_consistent():
+    model = build("qwen3_moe")
+    handle = patch_moe_gates(model, replicas=4)
+    model.to(torch.bfloat16)
+    assert handle.gate(0).weight.dtype == torch.bfloat16
+    handle.unpatch()
+    assert all(p.dtype == torch.bfloat16 for p in model.parameters())
+    assert torch.isfinite(run(model, "qwen3_moe").logits).all()

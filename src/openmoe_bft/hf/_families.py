@@ -29,7 +29,6 @@ Two router shapes exist in the installed ``transformers`` 5.x:
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -56,11 +55,6 @@ class Family:
         exists only if it is), else ``None`` — so detection imports nothing."""
         mod = sys.modules.get(self.module)
         return getattr(mod, self.router_class, None) if mod is not None else None
-
-    def load_router_type(self) -> type:
-        import importlib
-
-        return getattr(importlib.import_module(self.module), self.router_class)
 
     def linear(self, router: nn.Module) -> nn.Module:
         """The module holding the router's ``weight [E, H]`` (and bias)."""
@@ -198,5 +192,3 @@ def make_patched(router: nn.Module, family: Family, gate: nn.Module) -> nn.Modul
     gate.train(router.training)
     return new
 
-
-Corrupt = Callable[[torch.Tensor], None]

@@ -119,7 +119,8 @@ class PatchHandle:
     (router name -> :class:`~openmoe_bft.torch.BFTGate`), ``handle.stats()``,
     ``handle.reset_stats()``, ``handle.unpatch()`` (also on leaving a ``with`` block):
     puts the original router objects back, untouched (their weights are the ones
-    they had; replica weights trained while patched are dropped).
+    they had; replica weights trained while patched are dropped). If the model was
+    moved to another device or dtype while patched, the originals follow it.
     """
 
     __slots__ = ("_model", "_layers", "_replicas", "_mode", "_active")
@@ -192,6 +193,7 @@ class PatchHandle:
                     argument="model",
                 )
         for lay in reversed(self._layers):
+            _follow_moves(lay)
             setattr(lay.parent, lay.attr, lay.original)
         self._active = False
 
@@ -212,6 +214,22 @@ class PatchHandle:
         state = "active" if self._active else "unpatched"
         return f"PatchHandle({len(self._layers)} layers, families={fams}, replicas={self._replicas}, " \
                f"mode={self._mode!r}, {state})"
+
+
+def _follow_moves(lay: PatchedLayer) -> None:
+    """If the model was moved (``model.to(...)``) while patched, move the original router
+    the same way, so the restored model is consistent (otherwise it is left untouched)."""
+    gw = lay.gate.weight
+    linear = _family(lay).linear(lay.original)
+    w = linear.weight
+    if w.device != gw.device:
+        lay.original.to(device=gw.device)
+    if _family(lay).kind == "topk" and w.dtype != gw.dtype and gw.dtype.is_floating_point:
+        lay.original.to(dtype=gw.dtype)  # (Switch casts its classifier to router_dtype itself)
+
+
+def _family(lay: PatchedLayer) -> Family:
+    return type(lay.patched)._bft_family
 
 
 # --------------------------------------------------------------------------- discovery
