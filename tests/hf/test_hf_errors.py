@@ -160,3 +160,11 @@ def test_import_is_light_and_missing_extras_say_what_to_install():
                   "except ImportError as e:\n    print(type(e).__name__, e)")
     assert out.stdout.startswith("MissingDependency") and "openmoe-bft[hf]" in out.stdout, out.stderr
     assert issubclass(MissingDependency, ImportError)
+
+
+def test_transformers_4_gets_an_upgrade_hint(monkeypatch):
+    import transformers
+
+    monkeypatch.setattr(transformers, "__version__", "4.46.3")
+    with pytest.raises(InvalidInput, match=r"transformers 4\.46\.3 is installed.*transformers>=5"):
+        patch_moe_gates(torch.nn.Linear(4, 4))

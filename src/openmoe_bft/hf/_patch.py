@@ -354,7 +354,6 @@ def patch_moe_gates(
     ``mode``, an already patched model, or routers on the meta device / with
     non-floating (quantised) weights.
     """
-    require_transformers()
     replicas = check_node_count(replicas, "replicas")
     if mode not in PATCH_MODES:
         raise InvalidInput(f"expected one of {PATCH_MODES}, got {mode!r}", argument="mode")
@@ -367,8 +366,17 @@ def patch_moe_gates(
         raise InvalidInput(f"expected a finite number >= 0, got {noise!r}", argument="noise")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidType(f"expected an int, got {seed!r}", argument="seed")
+    transformers = require_transformers()
     sites = find_moe_routers(model)
     if not sites:
+        version = str(getattr(transformers, "__version__", "?"))
+        if version.split(".")[0].isdigit() and int(version.split(".")[0]) < 5:
+            raise InvalidInput(
+                f"openmoe_bft.hf patches the router modules of transformers 5.x (tested with 5.24); "
+                f"transformers {version} is installed, whose MoE blocks have no router class to patch. "
+                "Upgrade: pip install -U 'transformers>=5'",
+                argument="model",
+            )
         raise InvalidInput(
             f"found no MoE router of a supported family in {type(model).__name__}{_unsupported_hint(model)}. "
             f"Supported: {', '.join(SUPPORTED_FAMILIES)} (transformers models built from their config classes "
