@@ -149,3 +149,29 @@ def test_injection_undo_and_report(trio):
     inj.undo()
     assert torch.equal(handle.gate(1).weight, w) and not inj.active
     assert torch.equal(handle.gate(0).weight, handle.gate(0).weight[0].expand(4, -1, -1))
+
+
+def test_gate_custom_fault_mode():
+    from openmoe_bft.errors import InvalidInput
+    from openmoe_bft.torch import BFTGate
+
+    gate = BFTGate(16, 6, replicas=4, k=2)
+    x = torch.randn(20, 16, generator=torch.Generator().manual_seed(0))
+    want = gate(x)
+    with pytest.raises(InvalidInput, match="fn"):
+        gate.inject_fault(0, "custom")
+    with pytest.raises(InvalidInput, match="fn"):
+        gate.inject_fault(0, "zero", fn=lambda t: None)
+    seen = []
+    gate.inject_fault(1, "custom", fn=lambda t: (seen.append(tuple(t.shape)), t.neg_()))
+    out = gate(x)
+    assert seen == [(20, 6)] and out.flagged_replicas == (1,)
+    assert torch.equal(out.topk_ids, want.topk_ids) and torch.equal(out.router_logits, want.router_logits)
+
+
+def test_stats_are_json(trio):
+    import json
+
+    _, handle, _, _ = trio["olmoe"]
+    d = handle.stats().to_dict()
+    assert json.loads(json.dumps(d)) == d and len(d["layers"]) == 2

@@ -27,6 +27,8 @@ __all__ = [
     "PatchHandle",
     "PatchStats",
     "LayerStats",
+    "PatchedLayer",
+    "RouterSite",
     "SUPPORTED_FAMILIES",
     "PATCH_MODES",
 ]
@@ -36,7 +38,8 @@ PATCH_MODES = ("copies", "perturbed", "given")
 
 
 def __getattr__(name: str) -> Any:
-    if name in {"patch_moe_gates", "find_moe_routers", "PatchHandle", "PatchStats", "LayerStats"}:
+    if name in {"patch_moe_gates", "find_moe_routers", "PatchHandle", "PatchStats", "LayerStats", "PatchedLayer",
+                "RouterSite"}:
         from . import _patch
 
         return getattr(_patch, name)

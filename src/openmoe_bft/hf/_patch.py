@@ -21,7 +21,8 @@ from ..bft.quorum import check_node_count  # noqa: E402
 from ..torch.gate import BFTGate, GateStats  # noqa: E402
 from ._families import Family, family_of, is_patched, make_patched  # noqa: E402
 
-__all__ = ["patch_moe_gates", "find_moe_routers", "PatchHandle", "PatchStats", "LayerStats", "PatchedLayer"]
+__all__ = ["patch_moe_gates", "find_moe_routers", "PatchHandle", "PatchStats", "LayerStats", "PatchedLayer",
+           "RouterSite"]
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.float64)
 ReplicaWeights = Callable[[str, nn.Module], "torch.Tensor | Sequence[torch.Tensor]"]
