@@ -155,13 +155,16 @@ def test_given_replicas_and_perturbed_mode(models):
         assert torch.equal(again.gate(0).weight, w)  # seeded
 
 
+@pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_half_precision_routing_is_identical(dtype):
-    model = build("mixtral").to(dtype)
-    want = run(model, "mixtral", output_router_logits=True)
+def test_half_precision_routing_is_identical(family, dtype):
+    model = build(family).to(dtype)
+    want = run(model, family, output_router_logits=True)
     with patch_moe_gates(model, replicas=4) as handle:
-        assert handle.gate(0).weight.dtype == dtype
-        got = run(model, "mixtral", output_router_logits=True)
+        # Switch routes in router_dtype (float32 by default), like HF
+        want_dtype = torch.float32 if family == "switch_transformers" else dtype
+        assert handle.gate(0).weight.dtype == want_dtype
+        got = run(model, family, output_router_logits=True)
     for a, b in zip(router_logits(got), router_logits(want), strict=True):
         assert torch.equal(a, b)
     assert torch.equal(got.logits, want.logits)
