@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_router.py
 	$(BIN)/python benchmarks/bench_torch_gate.py
 	$(BIN)/python benchmarks/bench_compliance.py
+	$(BIN)/python benchmarks/bench_hf.py
+	$(BIN)/python benchmarks/sdc.py
 	$(BIN)/python benchmarks/robustness.py
 
 lint: $(STAMP)

@@ -16,8 +16,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the ledger example writes votes.db
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 3
-    has_torch = importlib.util.find_spec("torch") is not None
+    has = {m: importlib.util.find_spec(m) is not None for m in ("torch", "transformers")}
     for block in blocks:
-        if "import torch" in block and not has_torch:
-            continue  # the [torch] extra's section; CI installs torch and runs it
+        if any(f"import {m}" in block or f"from {m} " in block for m, ok in has.items() if not ok):
+            continue  # an extra's section ([torch], [hf]); CI installs them and runs it
         exec(compile(block, str(README), "exec"), {})
