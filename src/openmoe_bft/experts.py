@@ -318,8 +318,14 @@ def _keyring(keys: Any) -> Any:
     return KeyRing(list(keys))
 
 
+def _is_receipt(value: Any) -> bool:
+    from .receipts import Receipt
+
+    return isinstance(value, Receipt)
+
+
 def _receipt(value: Any, keys: Any, today: date) -> list[str]:
-    if hasattr(value, "to_dict") and type(value).__name__ == "Receipt":
+    if _is_receipt(value):
         value = value.to_dict()
     if not isinstance(value, Mapping):
         return ["expected a receipt object (Receipt.to_dict())"]
@@ -405,7 +411,7 @@ class Expert:
         if isinstance(value, Mapping) and len(value) == 1 and value.get("present") is True:
             return verdict("attested", f"{ATTESTED}: evidence would be {self.accepts}")
         is_shape = isinstance(value, self.shapes) and not isinstance(value, bool)
-        if self.validator is _receipt and type(value).__name__ == "Receipt":
+        if self.validator is _receipt and _is_receipt(value):
             is_shape = True
         if not is_shape:
             try:
