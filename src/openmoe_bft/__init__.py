@@ -36,6 +36,13 @@ _EXPORTS: dict[str, str] = {
     "validate_card": "openmoe_bft.a2a",
     "validate_task": "openmoe_bft.a2a",
     "ComplianceReport": "openmoe_bft.eu_ai_act",
+    "EXPERTS": "openmoe_bft.experts",
+    "ExpertDomain": "openmoe_bft.experts",
+    "by_domain": "openmoe_bft.experts",
+    "by_id": "openmoe_bft.experts",
+    "by_regulation": "openmoe_bft.experts",
+    "expert_ids": "openmoe_bft.experts",
+    "register_expert": "openmoe_bft.experts",
     "evaluate": "openmoe_bft.eu_ai_act",
     "RoutingResult": "openmoe_bft.moe",
     "SparseMoERouter": "openmoe_bft.moe",
@@ -78,6 +85,15 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
     from .eu_ai_act import ComplianceReport, evaluate
+    from .experts import (
+        EXPERTS,
+        ExpertDomain,
+        by_domain,
+        by_id,
+        by_regulation,
+        expert_ids,
+        register_expert,
+    )
     from .moe import RoutingResult, SparseMoERouter, route_settled
     from .receipts import AuditChain, Receipt, VerifyResult
     from .store import Store

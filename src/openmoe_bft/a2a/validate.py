@@ -400,7 +400,7 @@ def _build(
             continue
         (blockers if c.severity == "blocker" else others).append(f)
 
-    coverage = check_experts(values, keys=expert_keys)
+    coverage = check_experts(values, keys=expert_keys, today=today)
     names = {eid: (name, key) for eid, name, key in expert_table()}
     invalid_set = set(coverage.invalid)
     expert_findings = []
