@@ -31,20 +31,17 @@ def _k_trimmed(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
 
 
 def _k_krum(x: np.ndarray, f: int, *, neighbors: int | None = None, **_: Any) -> np.ndarray:
-    pick = rules._krum_pick(x, rules._krum_neighbors(x.shape[0], f, neighbors), 1)
-    return rules._gather(x, pick)[:, 0]
+    return rules._krum(x, f, neighbors)
 
 
 def _k_multi_krum(
     x: np.ndarray, f: int, *, m: int | None = None, neighbors: int | None = None, **_: Any
 ) -> np.ndarray:
-    n = x.shape[0]
-    pick = rules._krum_pick(x, rules._krum_neighbors(n, f, neighbors), rules._check_m(m, n, f))
-    return rules._mean_of(x, pick)
+    return rules._multi_krum(x, f, m, neighbors)
 
 
 def _k_geomed(x: np.ndarray, f: int, **_: Any) -> np.ndarray:
-    return rules._weiszfeld(x, nu=1e-8, max_iter=200, tol=1e-12, init="median")
+    return rules._weiszfeld(x, **rules.GEOMED_DEFAULTS)
 
 
 def _k_bulyan(x: np.ndarray, f: int, **_: Any) -> np.ndarray:

@@ -113,6 +113,22 @@ def _mean_of(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.matmul(w, np.swapaxes(v, 0, 1))[:, 0, :]
 
 
+def _krum(v: np.ndarray, f: int, neighbors: Any = None) -> np.ndarray:
+    """``[tokens, d]``: per token, the replica vector with the lowest Krum score."""
+    pick = _krum_pick(v, _krum_neighbors(v.shape[0], f, neighbors), 1)
+    return _gather(v, pick)[:, 0, :]
+
+
+def _multi_krum(v: np.ndarray, f: int, m: Any = None, neighbors: Any = None) -> np.ndarray:
+    """``[tokens, d]``: per token, the mean of the ``m`` lowest Krum scores (default ``n - f``)."""
+    n = v.shape[0]
+    return _mean_of(v, _krum_pick(v, _krum_neighbors(n, f, neighbors), _check_m(m, n, f)))
+
+
+#: geometric_median's defaults, also what robust_route(method="geometric_median") uses
+GEOMED_DEFAULTS: dict[str, Any] = {"nu": 1e-8, "max_iter": 200, "tol": 1e-12, "init": "median"}
+
+
 def _weiszfeld(v: np.ndarray, *, nu: float, max_iter: int, tol: float, init: str) -> np.ndarray:
     xt = np.swapaxes(v, 0, 1)  # [t, n, d]
     if init == "median":
@@ -236,8 +252,7 @@ def krum(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite: NonFi
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="krum", need="n >= 2f + 3", n=s.n, f=f)
-    pick = _krum_pick(s.v, _krum_neighbors(s.n, f, neighbors), 1)
-    return s.out(_gather(s.v, pick)[:, 0, :])
+    return s.out(_krum(s.v, f, neighbors))
 
 
 def multi_krum(
@@ -255,9 +270,7 @@ def multi_krum(
     s = read_scores(vectors, nonfinite=nonfinite)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="multi_krum", need="n >= 2f + 3", n=s.n, f=f)
-    m = _check_m(m, s.n, f)
-    pick = _krum_pick(s.v, _krum_neighbors(s.n, f, neighbors), m)
-    return s.out(_mean_of(s.v, pick))
+    return s.out(_multi_krum(s.v, f, m, neighbors))
 
 
 def _check_m(m: Any, n: int, f: int) -> int:
@@ -272,10 +285,10 @@ def _check_m(m: Any, n: int, f: int) -> int:
 def geometric_median(
     vectors: Any,
     *,
-    nu: float = 1e-8,
-    max_iter: int = 200,
-    tol: float = 1e-12,
-    init: str = "median",
+    nu: float = GEOMED_DEFAULTS["nu"],
+    max_iter: int = GEOMED_DEFAULTS["max_iter"],
+    tol: float = GEOMED_DEFAULTS["tol"],
+    init: str = GEOMED_DEFAULTS["init"],
     nonfinite: NonFinite = "raise",
 ) -> Any:
     """Geometric median by the smoothed Weiszfeld algorithm (breakdown point 1/2).
