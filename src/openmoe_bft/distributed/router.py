@@ -140,6 +140,8 @@ class _Open:
     attempts: int
     expert_ids: np.ndarray
     dispatched: np.ndarray
+    proposals: dict[str, tuple[tuple[bytes, str, np.ndarray], ...]]
+    equivocators: set[str]
 
 
 class DistributedRouter:
@@ -162,8 +164,8 @@ class DistributedRouter:
         ``backend.public_keys()``, read once here (pin them explicitly when the
         backend is not trusted to report them).
     keep:
-        How many batches with withheld tokens (and how many rounds of signed
-        proposal digests, for equivocation checks) are remembered.
+        How many batches with withheld tokens are remembered (with their accepted
+        proposals, to check retries for equivocation) so they can be asked again.
     clock:
         Returns the receipt timestamps (default ``time.time``).
     """
@@ -177,7 +179,7 @@ class DistributedRouter:
         deadline: float | None = 5.0,
         chain: Any = None,
         keys: dict[str, Any] | None = None,
-        keep: int = 1024,
+        keep: int = 64,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(backend, ReplicaBackend):
@@ -201,9 +203,7 @@ class DistributedRouter:
         self.keep = check_positive_int(keep, "keep")
         self._clock = clock
         self._open: OrderedDict[str, _Open] = OrderedDict()
-        self._seen: OrderedDict[str, dict[str, tuple[bytes, str]]] = OrderedDict()
         self._settled: OrderedDict[str, None] = OrderedDict()
-        self._proofs: dict[str, tuple[EquivocationProof, ...]] = {}
         self._dtype = ids_dtype(self.num_experts)
 
     @property
@@ -237,7 +237,8 @@ class DistributedRouter:
         rejected: dict[str, str] = {}
         digests: dict[str, str | None] = {}
         proofs: list[EquivocationProof] = []
-        seen = self._seen.setdefault(bid, {})
+        history = prev.proposals if prev is not None else {}
+        accepted: dict[str, tuple[bytes, str, np.ndarray]] = {}
         for i, reply in enumerate(replies):
             rid = reply.replica_id
             digests[rid] = None
@@ -251,21 +252,21 @@ class DistributedRouter:
                 continue
             p: SignedProposal = reply.proposal
             msg = p.message
-            earlier = seen.get(rid)
-            if earlier is not None and earlier[0] != msg:
-                proofs.append(EquivocationProof(rid, bid, earlier[0], earlier[1], msg, p.signature))
-                rejected[rid] = "equivocated: signed a different proposal for this batch before"
+            if prev is not None and rid in prev.equivocators:
+                rejected[rid] = "equivocated on this batch in an earlier attempt"
                 continue
-            seen.setdefault(rid, (msg, p.signature))
-            if any(pr.replica_id == rid for pr in self._proofs_for(bid)):
-                rejected[rid] = "equivocated on this batch earlier"
-                continue
-            digests[rid] = hashlib.sha256(msg).hexdigest()
             ids = p.ids
             if ids.dtype.itemsize > self._dtype.itemsize:  # out-of-range ids must stay invalid
                 ids = np.where((ids >= -1) & (ids < self.num_experts), ids, -1)
+            proof = self._conflict(rid, bid, history.get(rid, ()), msg, p.signature, ids)
+            if proof is not None:
+                proofs.append(proof)
+                rejected[rid] = ("equivocated: signed a different expert set for a token of "
+                                 "this batch in an earlier attempt")
+                continue
+            digests[rid] = hashlib.sha256(msg).hexdigest()
+            accepted[rid] = (msg, p.signature, ids)
             stacked[i] = ids
-        self._remember_proofs(bid, proofs)
         t2 = time.perf_counter()
         s = settle_batch(stacked, num_experts=self.num_experts, replica_ids=self.replica_ids)
         t3 = time.perf_counter()
@@ -279,8 +280,7 @@ class DistributedRouter:
             conflicts = int(np.count_nonzero((s.expert_ids[both] != prev.expert_ids[both]).any(axis=1)))
             expert_ids = np.where(prev.dispatched[:, None], prev.expert_ids, s.expert_ids)
             dispatched = prev.dispatched | s.dispatched
-        whole = set(abstained) | set(rejected)
-        flagged = tuple(r for r in s.flagged_replicas if r not in whole)
+        flagged = self._flagged(s, stacked, set(abstained) | set(rejected))
         rnd = BatchRound(
             batch_id=bid, attempt=attempt, expert_ids=expert_ids, dispatched=dispatched,
             newly_dispatched=new, settlement=s, abstained=abstained, rejected=rejected,
@@ -291,7 +291,7 @@ class DistributedRouter:
         if self.chain is not None:
             receipt = self.chain.append(rnd.summary(), trace_id=bid, timestamp=self._clock())
         t4 = time.perf_counter()
-        self._bookkeep(bid, attempt, expert_ids, dispatched)
+        self._bookkeep(bid, prev, attempt, expert_ids, dispatched, accepted, proofs)
         timings = {"propose_s": t1 - t0, "verify_s": t2 - t1, "settle_s": t3 - t2,
                    "seal_s": t4 - t3, "round_s": t4 - t0}
         object.__setattr__(rnd, "receipt", receipt)
@@ -321,30 +321,54 @@ class DistributedRouter:
             raise InvalidInput("cannot tell how many tokens the inputs hold: pass tokens=",
                                argument="tokens") from None
 
-    def _proofs_for(self, bid: str) -> tuple[EquivocationProof, ...]:
-        return self._proofs.get(bid, ())
+    def _flagged(self, s: BatchSettlement, stacked: np.ndarray, silent: set[str]) -> tuple[str, ...]:
+        """Replicas that voted for something else on a dispatched token (settle_batch
+        also counts tokens a replica abstained on; those are not drift)."""
+        out = []
+        for i, rid in enumerate(self.replica_ids):
+            d = int(s.disagreements[i])
+            if d == 0 or rid in silent:
+                continue
+            if s.abstentions[i] > 0:
+                row = stacked[i]
+                bad = ((row < 0) | (row >= self.num_experts)).any(axis=1)
+                d -= int(np.count_nonzero(bad & s.dispatched))
+            if d > 0:
+                out.append(rid)
+        return tuple(out)
 
-    def _remember_proofs(self, bid: str, proofs: list[EquivocationProof]) -> None:
-        if proofs:
-            self._proofs[bid] = self._proofs.get(bid, ()) + tuple(proofs)
+    def _conflict(self, rid: str, bid: str, earlier: Any, msg: bytes, sig: str,
+                  ids: np.ndarray) -> EquivocationProof | None:
+        """Proof that ``rid`` signed, for some token of ``bid``, a different valid expert
+        set than in an earlier attempt (filling in a token it abstained on is not)."""
+        new_ok = ((ids >= 0) & (ids < self.num_experts)).all(axis=1)
+        new_sorted = np.sort(ids, axis=1)
+        for old_msg, old_sig, old_ids in earlier:
+            if old_msg == msg:
+                continue
+            both = new_ok & ((old_ids >= 0) & (old_ids < self.num_experts)).all(axis=1)
+            if (np.sort(old_ids[both], axis=1) != new_sorted[both]).any():
+                return EquivocationProof(rid, bid, old_msg, old_sig, msg, sig)
+        return None
 
-    def _bookkeep(self, bid: str, attempt: int, expert_ids: np.ndarray,
-                  dispatched: np.ndarray) -> None:
-        self._seen.move_to_end(bid)
-        while len(self._seen) > self.keep:
-            old, _ = self._seen.popitem(last=False)
-            self._proofs.pop(old, None)
+    def _bookkeep(self, bid: str, prev: _Open | None, attempt: int, expert_ids: np.ndarray,
+                  dispatched: np.ndarray, accepted: dict[str, tuple[bytes, str, np.ndarray]],
+                  proofs: list[EquivocationProof]) -> None:
         if dispatched.all():
             self._open.pop(bid, None)
             self._settled[bid] = None
-            while len(self._settled) > 8 * self.keep:
+            while len(self._settled) > 64 * self.keep:
                 self._settled.popitem(last=False)
-        else:
-            self._open[bid] = _Open(attempt, expert_ids, dispatched)
-            self._open.move_to_end(bid)
-            while len(self._open) > self.keep:
-                old, _ = self._open.popitem(last=False)
-                self._settled[old] = None
+            return
+        history = {} if prev is None else prev.proposals
+        for rid, item in accepted.items():
+            history[rid] = (*history.get(rid, ()), item)
+        cheats = (set() if prev is None else prev.equivocators) | {p.replica_id for p in proofs}
+        self._open[bid] = _Open(attempt, expert_ids, dispatched, history, cheats)
+        self._open.move_to_end(bid)
+        while len(self._open) > self.keep:
+            old, _ = self._open.popitem(last=False)
+            self._settled[old] = None
 
     def __repr__(self) -> str:
         return (f"DistributedRouter(backend={self.backend!r}, num_experts={self.num_experts}, "
