@@ -135,8 +135,11 @@ def red_team_scan(state: Any, target: Any) -> dict[str, Any]:
     when the operator enabled network / import access."""
     try:
         from .. import red_team
-    except ImportError as exc:  # pragma: no cover - depends on the red_team module landing
-        raise MissingDependency("openmoe_bft.red_team is not available in this build") from exc
+    except ImportError:  # pragma: no cover - depends on the red_team module landing
+        red_team = None
+    if not (hasattr(red_team, "scan") and hasattr(red_team, "resolve_target")):
+        raise MissingDependency("openmoe_bft.red_team (scan, resolve_target) is not available "
+                                "in this build")
     if not isinstance(target, (str, Mapping)):
         raise InvalidType(f"target must be an object or a string, got {type(target).__name__}",
                           argument="target")
