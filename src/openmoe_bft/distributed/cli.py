@@ -19,6 +19,11 @@ _out = Console()
 _err = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """Replicas across processes and machines on Ray."""
+
+
 @app.command()
 def demo(
     backend: str = typer.Option("ray", help="Where replicas run: ray or inprocess."),

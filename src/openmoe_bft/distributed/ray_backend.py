@@ -172,16 +172,22 @@ class RayBackend:
         self._check(replica_id)
         self._ray.kill(self._actors[replica_id], no_restart=not restart)
 
-    def revive(self, replica_id: str) -> None:
+    def revive(self, replica_id: str, *, wait: float | None = 60.0) -> None:
         """Start a fresh actor for ``replica_id`` (same router, same key): it rejoins at
-        the next round. Any earlier actor is killed first."""
+        the next round. Any earlier actor is killed first. Waits up to ``wait`` seconds
+        for the new actor to start (``None``: return at once; it then abstains until up)."""
         self._check(replica_id)
         try:
             self._ray.kill(self._actors[replica_id], no_restart=True)
         except Exception:  # already gone
             pass
         self._busy.pop(replica_id, None)
-        self._actors[replica_id] = self._spawn(replica_id)
+        actor = self._actors[replica_id] = self._spawn(replica_id)
+        if wait is not None:
+            ref = actor.ping.remote()
+            if not self._ray.wait([ref], timeout=wait)[0]:
+                raise InvalidInput(f"replica {replica_id!r} did not start within {wait:g}s",
+                                   argument="wait")
 
     def _check(self, replica_id: str) -> None:
         if replica_id not in self._actors:

@@ -1,0 +1,175 @@
+"""Replicas as Ray actors: crashes, kills mid-batch, slow, equivocating and forging actors.
+
+One local Ray session serves the whole module (start-up takes seconds); every backend
+kills its actors when its test ends.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from openmoe_bft.distributed import (  # noqa: E402
+    DistributedRouter,
+    InProcessBackend,
+    RayBackend,
+    TopK,
+    topk_ids,
+)
+from openmoe_bft.distributed.cli import app  # noqa: E402
+from openmoe_bft.distributed.faults import Colluding, Equivocating, Forge, Slow  # noqa: E402
+from openmoe_bft.receipts import AuditChain, Ed25519Key  # noqa: E402
+
+E, K = 16, 2
+KEYS = [Ed25519Key.from_raw(bytes([i]) * 32) for i in range(7)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_session():
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def logits(t=2048, seed=0):
+    return np.random.default_rng(seed).standard_normal((t, E)).astype(np.float32)
+
+
+def wrong(rnd, x):
+    truth = np.sort(topk_ids(x, K), axis=1)
+    return int(np.count_nonzero((np.sort(rnd.expert_ids, axis=1) != truth).any(axis=1)
+                                & rnd.dispatched))
+
+
+def backend(routers, **kw):
+    be = RayBackend(routers, KEYS[: len(routers)], **kw)
+    be.wait_ready()
+    return be
+
+
+def test_actors_sign_and_decide_exactly_like_in_process_replicas():
+    x = logits()
+    with backend([TopK(K)] * 7) as be:
+        ray_rnd = DistributedRouter(be, num_experts=E, k=K).settle(x, batch_id="b")
+    local = DistributedRouter(InProcessBackend([TopK(K)] * 7, KEYS), num_experts=E, k=K)
+    loc_rnd = local.settle(x, batch_id="b")
+    assert ray_rnd.num_dispatched == 2048 and wrong(ray_rnd, x) == 0
+    assert ray_rnd.decisions_sha256 == loc_rnd.decisions_sha256
+    assert ray_rnd.proposal_digests == loc_rnd.proposal_digests  # same keys, same bytes
+
+
+def test_killing_f_actors_mid_batch_never_misroutes_or_hangs():
+    x = logits()
+    with backend([Slow(TopK(K), 0.4)] * 7) as be:
+        r = DistributedRouter(be, num_experts=E, k=K, deadline=5)
+        killer = threading.Timer(0.15, lambda: [be.kill(f"replica-{i}") for i in (5, 6)])
+        killer.start()
+        t0 = time.perf_counter()
+        rnd = r.settle(x)
+        took = time.perf_counter() - t0
+        killer.join()
+        assert took < 3
+        assert rnd.num_dispatched == 2048 and wrong(rnd, x) == 0
+        assert set(rnd.abstained) == {"replica-5", "replica-6"}
+        assert all("actor unavailable" in why for why in rnd.abstained.values())
+        nxt = r.settle(logits(seed=1))
+        assert nxt.num_dispatched == 2048 and set(nxt.abstained) == {"replica-5", "replica-6"}
+
+
+def test_killing_more_than_f_stops_dispatch_and_resumes_when_they_return():
+    x = logits()
+    chain = AuditChain()
+    with backend([TopK(K)] * 7) as be:
+        r = DistributedRouter(be, num_experts=E, k=K, deadline=5, chain=chain)
+        for i in (4, 5, 6):
+            be.kill(f"replica-{i}")
+        t0 = time.perf_counter()
+        stopped = r.settle(x, batch_id="b-0")
+        assert time.perf_counter() - t0 < 3
+        assert stopped.num_dispatched == 0 and r.pending() == ["b-0"]
+        for i in (4, 5, 6):
+            be.revive(f"replica-{i}")
+        resumed = r.settle(x, batch_id="b-0")  # the withheld batch, asked again
+        assert resumed.num_dispatched == 2048 and wrong(resumed, x) == 0
+        assert not resumed.abstained and resumed.attempt == 2
+        assert r.settle(logits(seed=1)).num_dispatched == 2048
+    assert [rc.payload["withheld"] for rc in chain.receipts] == [2048, 0, 0]
+    assert chain.verify().ok
+
+
+def test_a_restarted_actor_rejoins_with_its_key():
+    with backend([TopK(K)] * 4, max_restarts=1) as be:
+        r = DistributedRouter(be, num_experts=E, k=K, deadline=2)
+        be.kill("replica-3", restart=True)
+        seen_abstain, deadline = False, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rnd = r.settle(logits(256))
+            assert rnd.num_dispatched == 256  # 3 of 4 still meet the threshold
+            if "replica-3" in rnd.abstained:
+                seen_abstain = True
+            elif seen_abstain:
+                break
+            time.sleep(0.1)
+        assert seen_abstain and "replica-3" in rnd.voters
+
+
+def test_slow_actor_misses_the_deadline_and_the_round_goes_on():
+    with backend([TopK(K)] * 3 + [Slow(TopK(K), 1.5)]) as be:
+        r = DistributedRouter(be, num_experts=E, k=K, deadline=0.3)
+        t0 = time.perf_counter()
+        rnd = r.settle(logits())
+        assert time.perf_counter() - t0 < 1.2
+        assert rnd.num_dispatched == 2048
+        assert "deadline" in rnd.abstained["replica-3"]
+        again = r.settle(logits(seed=1))
+        assert "still busy" in again.abstained["replica-3"]
+
+
+def test_forging_and_colluding_actors_within_f_change_nothing():
+    x = logits()
+    tampers = {"replica-5": Forge("impersonate", target="replica-0")}
+    with backend([TopK(K)] * 6 + [Colluding(K)], tampers=tampers) as be:
+        rnd = DistributedRouter(be, num_experts=E, k=K).settle(x)
+    assert rnd.num_dispatched == 2048 and wrong(rnd, x) == 0
+    assert "forged identity" in rnd.rejected["replica-5"]
+    assert rnd.flagged == ("replica-6",)
+
+
+def test_equivocating_actor_is_caught_when_a_withheld_batch_is_asked_again():
+    x = logits()
+    routers = [TopK(K)] * 5 + [Equivocating(TopK(K), K), TopK(K)]
+    with backend(routers, tampers={"replica-6": Forge("alter")}) as be:
+        r = DistributedRouter(be, num_experts=E, k=K, deadline=5)
+        for i in (3, 4):
+            be.kill(f"replica-{i}")
+        first = r.settle(x, batch_id="b")  # 3 honest + the equivocator: 4 < 5
+        assert first.num_dispatched == 0
+        assert "bad signature" in first.rejected["replica-6"]
+        for i in (3, 4):
+            be.revive(f"replica-{i}")
+        second = r.settle(x, batch_id="b")
+        assert second.num_dispatched == 2048 and wrong(second, x) == 0
+        assert second.equivocators == ("replica-5",)
+        assert second.equivocations[0].verify(KEYS[5].public_key)
+        assert "bad signature" in second.rejected["replica-6"]
+
+
+def test_cli_demo_on_ray_kills_two_and_misroutes_nothing():
+    res = CliRunner().invoke(app, ["demo", "--backend", "ray", "--tokens", "16384",
+                                   "--batch", "4096", "--experts", "16", "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    data = json.loads(res.output)
+    assert data["killed"] == ["replica-5", "replica-6"] and data["wrong_dispatches"] == 0
+    assert data["after"]["live_replicas"] == 5 and data["after"]["dispatched"] == 8192
+    assert data["chain_ok"] and data["receipts"] == 2 + 4
