@@ -79,6 +79,7 @@ def eigentrust(
     weight: Any = None,
     *,
     pretrusted: Any = None,
+    discount: Any = None,
     alpha: float = 0.15,
     tol: float = 1e-10,
     max_iter: int = 1000,
@@ -88,6 +89,11 @@ def eigentrust(
     ``weight`` defaults to 1 per edge. ``pretrusted`` is the pre-trust vector ``p``:
     None (uniform over all agents) or ``n`` non-negative weights (e.g. 1 for each
     pre-trusted seed, 0 elsewhere); it is normalised to sum to 1.
+    ``discount`` (``n`` factors in [0, 1], default all 1) scales the trust every agent
+    receives: ``c_ij = w_ij · discount_j / sum_k w_ik``. The share a truster withholds
+    this way is not given to its other trustees (row normalisation would otherwise
+    undo the discount for an agent vouching for one peer only); it goes to ``p``, as
+    a dangling row does, so ``t`` still sums to 1.
     ``alpha`` is the damping ``a`` in ``(0, 1]``.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -119,17 +125,29 @@ def eigentrust(
     keep = (s != d) & (w > 0)
     if not keep.all():
         s, d, w = s[keep], d[keep], w[keep]
-    out = np.bincount(s, weights=w, minlength=n)
-    dangling = out == 0
+    out = np.bincount(s, weights=w, minlength=n).astype(np.float64, copy=False)
     c = w / out[s]  # row-normalised local trust, c[e] = c_{src[e], dst[e]}
-    any_dangling = bool(dangling.any())
+    if discount is not None:
+        q = np.asarray(discount, dtype=np.float64)
+        if q.shape != (n,) or not np.isfinite(q).all() or q.min(initial=0) < 0 or q.max(
+                initial=0) > 1:
+            raise InvalidInput(f"discount must be {n} factors in [0, 1]", argument="discount")
+        c = c * q[d]
+    # the share of each row that goes to p: 1 for dangling rows, what a discount withheld
+    leak = 1.0 - np.bincount(s, weights=c, minlength=n).astype(np.float64, copy=False)
+    leak[out == 0] = 1.0
+    np.clip(leak, 0.0, 1.0, out=leak)
+    leaky = leak > 1e-15
+    any_leak = bool(leaky.any())
+    leak_idx = np.flatnonzero(leaky)
+    leak_w = leak[leak_idx]
 
     t = p.copy()
     residual = float("inf")
     for it in range(1, max_iter + 1):
-        ct = np.bincount(d, weights=c * t[s], minlength=n)  # Cᵀ t over the kept edges
-        if any_dangling:
-            ct += t[dangling].sum() * p
+        ct = np.bincount(d, weights=c * t[s], minlength=n).astype(np.float64, copy=False)
+        if any_leak:
+            ct += float(leak_w @ t[leak_idx]) * p
         new = (1.0 - alpha) * ct + alpha * p
         residual = float(np.abs(new - t).sum())
         t = new

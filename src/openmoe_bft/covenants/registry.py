@@ -315,12 +315,14 @@ class CovenantRegistry:
     ) -> GlobalTrust:
         """EigenTrust over the vouches, with breaches folded in.
 
-        Local trust ``l_ij = weight(i → j) · own(j)`` where ``own`` is
-        :meth:`trust_score`: a vouch for a breaching agent counts for less (for
-        nothing once its own trust is 0), so breaches lower the agent's trust and,
-        through the smaller trust it then passes on, the trust of those it vouches
-        for. The pre-trust vector is ``own(i)`` over the ``pretrusted`` agents (all
-        agents when None), so a breaching seed is trusted less too.
+        Local trust ``c_ij = weight(i → j) · own(j) / sum_k weight(i → k)`` where
+        ``own`` is :meth:`trust_score` (0.5 for an agent that has not acted yet): a
+        vouch for a breaching agent counts for less (for nothing once its own trust
+        is 0) and the withheld share returns to the pre-trusted agents. So breaches
+        lower the agent's global trust and, through the smaller trust it then passes
+        on, the trust of those it vouches for. The pre-trust vector is ``own(i)``
+        over the ``pretrusted`` agents (all agents when None), so a breaching seed is
+        trusted less too. ``trust`` sums to 1; ``scores`` = trust / max(trust).
         """
         agents = self.agents
         seeds = list(pretrusted) if pretrusted is not None else None
@@ -344,15 +346,14 @@ class CovenantRegistry:
         src = np.fromiter((index[a] for (a, _), _ in edges), dtype=np.int64, count=len(edges))
         dst = np.fromiter((index[b] for (_, b), _ in edges), dtype=np.int64, count=len(edges))
         w = np.fromiter((wt for _, wt in edges), dtype=np.float64, count=len(edges))
-        w = w * own[dst]
         mask = np.zeros(len(agents)) if seeds is not None else np.ones(len(agents))
         if seeds is not None:
             mask[[index[s] for s in seeds]] = 1.0
         p = mask * own
         if p.sum() <= 0:  # every seed has lost all trust: fall back to the seeds themselves
             p = mask
-        result = eigentrust(len(agents), src, dst, w, pretrusted=p, alpha=alpha, tol=tol,
-                            max_iter=max_iter)
+        result = eigentrust(len(agents), src, dst, w, pretrusted=p, discount=own, alpha=alpha,
+                            tol=tol, max_iter=max_iter)
         trust = dict(zip(agents, result.trust.tolist(), strict=True))
         scores = dict(zip(agents, result.scores.tolist(), strict=True))
         used = tuple(sorted(seeds)) if seeds is not None else tuple(agents)
