@@ -1,0 +1,70 @@
+"""Recall indexes: the default FTS5/BM25 one, and the protocol a vector index follows.
+
+An index answers ``search(memory, query, k, tiers)`` with ``(item_ref, score)``
+pairs, best first, only for items that match (score > 0, higher is better).
+``item_ref`` is ``seq * 4 + tier`` (see :mod:`.schema`); the pyramid turns refs into
+:class:`~.types.RecallHit` s and breaks score ties by salience. It may return more
+than ``k`` pairs (all those tied with the k-th) so that tie-break is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .text import STOPWORDS, words
+
+if TYPE_CHECKING:
+    from .pyramid import MemoryPyramid
+
+__all__ = ["FTS5Index", "RecallIndex", "fts_match_expression"]
+
+
+@runtime_checkable
+class RecallIndex(Protocol):
+    def search(
+        self, memory: MemoryPyramid, query: str, k: int, tiers: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        """Best-first ``(item_ref, score)`` of items matching ``query`` in ``tiers``."""
+        ...
+
+
+def fts_match_expression(query: str) -> str | None:
+    """The FTS5 MATCH expression for ``query``: its words OR-ed, stop words dropped
+    when any other word remains; ``None`` when the query has no words."""
+    ws = list(dict.fromkeys(words(query)))
+    terms = [w for w in ws if w not in STOPWORDS] or ws
+    if not terms:
+        return None
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+class FTS5Index:
+    """Lexical recall: SQLite FTS5 with its built-in BM25, over all tiers at once.
+
+    ``score`` is ``-bm25()`` (FTS5 reports lower-is-better). A term in more than
+    half of the indexed items has almost no weight (FTS5 floors its IDF at 1e-6),
+    which is BM25 working as intended.
+    """
+
+    #: extra rows fetched beyond ``k`` so ties at the cut can be seen.
+    pad = 8
+
+    def search(
+        self, memory: MemoryPyramid, query: str, k: int, tiers: Sequence[int]
+    ) -> list[tuple[int, float]]:
+        expr = fts_match_expression(query)
+        if expr is None or k <= 0:
+            return []
+        tier_sql = ""
+        if sorted(set(tiers)) != [0, 1, 2, 3]:
+            tier_sql = f" AND (rowid & 3) IN ({','.join(str(int(t)) for t in sorted(set(tiers)))})"
+        sql = ("SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ?"
+               f"{tier_sql} ORDER BY r LIMIT ?")
+        limit = k + self.pad
+        while True:
+            rows = memory.store.query(sql, (expr, limit))
+            if len(rows) < limit or rows[-1][1] != rows[k - 1][1]:
+                break
+            limit *= 4
+        return [(int(r), -float(s)) for r, s in rows]

@@ -1,0 +1,190 @@
+"""The default, deterministic promotion steps (no LLM, no network).
+
+* :class:`KeywordExtractor` (L0 → L1): each sentence of an event becomes one fact,
+  kept as its content words (stop words and filler dropped, each word once);
+  sentences such as "my city is Lyon", "I live in Lyon", "call me Ana", "I work at
+  Acme" become *slot facts* with a ``key`` (``user.city``, ``user.location``,
+  ``user.name``, ``user.employer``) so a newer value supersedes an older one.
+  Identical facts get the same id, so repeating yourself adds provenance, not atoms.
+* :class:`TopicClusterer` (L1 → L2): slot facts group by key; other facts by their
+  most frequent shared content word in the batch. Groups of one are left alone.
+* :class:`TraitAggregator` (L2 → L3): a slot scenario becomes the trait
+  ``user.<slot> = <latest value>``; a topic scenario with enough facts becomes
+  ``interest.<topic> = <its keywords>``, confidence n / (n + 3).
+
+All three are plain callables; any ``list -> list`` callable can replace them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .text import STOPWORDS, content_words, words
+from .types import Atom, MemoryEvent, PersonaTrait, Scenario, digest_id
+
+__all__ = ["KeywordExtractor", "TopicClusterer", "TraitAggregator", "SLOT_PATTERNS"]
+
+_SENTENCE = re.compile(r"[^.!?;\n]+")
+#: (regex over a sentence's words joined by spaces, slot key or None to take the slot
+#: from group 1). The value is the next words up to a stop word, at most 3.
+SLOT_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (re.compile(r"\bmy name is "), "user.name"),
+    (re.compile(r"\bcall me "), "user.name"),
+    (re.compile(r"\bi live in "), "user.location"),
+    (re.compile(r"\bi (?:moved|relocated) to "), "user.location"),
+    (re.compile(r"\bi work (?:at|for) "), "user.employer"),
+    (re.compile(r"\bmy (?:favou?rite) ([a-z]+) is "), None),
+    (re.compile(r"\bmy ([a-z]+) is "), None),
+)
+
+_MARKERS = frozenset(
+    "remember important deadline always never must allergic allergy favourite favorite "
+    "password birthday urgent critical prefer hate love".split()
+)
+
+
+@dataclass(frozen=True)
+class KeywordExtractor:
+    """L0 → L1 without a model (see the module docstring).
+
+    ``min_words``: a sentence with fewer content words is filler and yields no fact.
+    """
+
+    min_words: int = 2
+
+    def __call__(self, events: Sequence[MemoryEvent]) -> list[Atom]:
+        atoms: list[Atom] = []
+        for ev in events:
+            for sentence in _SENTENCE.findall(ev.content.casefold()):
+                atom = self._fact(ev, sentence)
+                if atom is not None:
+                    atoms.append(atom)
+        return atoms
+
+    def _fact(self, ev: MemoryEvent, sentence: str) -> Atom | None:
+        sentence = " ".join(words(sentence))
+        if not sentence:
+            return None
+        salience = _salience(ev, sentence)
+        for pattern, key in SLOT_PATTERNS:
+            m = pattern.search(sentence)
+            if m is None:
+                continue
+            value = _slot_words(sentence[m.end():])
+            if not value:
+                continue
+            if key is None:
+                if m.group(1) in STOPWORDS:
+                    continue
+                key = "user." + m.group(1)
+            text = f"{key.replace('.', ' ').replace('_', ' ')} {value}"
+            return Atom(digest_id("at", key, value), [ev.id], text,
+                        round(min(1.0, salience + 0.2), 3), ev.timestamp, key=key)
+        kept = content_words(sentence)
+        if len(kept) < self.min_words:
+            return None
+        text = " ".join(kept)
+        return Atom(digest_id("at", "", text), [ev.id], text, salience, ev.timestamp)
+
+
+_SLOT_END = frozenset("last next today yesterday tomorrow ago since week month year".split())
+
+
+def _slot_words(rest: str) -> str:
+    out = []
+    for w in rest.split():
+        if w in STOPWORDS or w in _SLOT_END or len(out) == 3:
+            break
+        out.append(w)
+    return " ".join(out)
+
+
+def _salience(ev: MemoryEvent, sentence: str) -> float:
+    ws = sentence.split()
+    s = 0.3 + (0.1 if ev.role == "user" else 0.0)
+    if any(w.isdigit() for w in ws):
+        s += 0.1
+    if any(w in _MARKERS for w in ws):
+        s += 0.3
+    return round(min(1.0, s), 3)
+
+
+@dataclass(frozen=True)
+class TopicClusterer:
+    """L1 → L2 without a model (see the module docstring).
+
+    ``max_keywords``: how many words a topic scenario's summary keeps.
+    """
+
+    max_keywords: int = 6
+
+    def __call__(self, atoms: Sequence[Atom]) -> list[Scenario]:
+        df: Counter[str] = Counter()
+        per_atom: list[list[str]] = []
+        for a in atoms:
+            ws = content_words(a.text)
+            per_atom.append(ws)
+            df.update(ws)
+        groups: dict[str, list[int]] = {}
+        for i, a in enumerate(atoms):
+            if a.key is not None:
+                groups.setdefault(a.key, []).append(i)
+                continue
+            shared = [w for w in per_atom[i] if df[w] > 1]
+            if shared:  # most frequent shared word; ties → first in the fact
+                topic = max(shared, key=lambda w: df[w])
+                groups.setdefault(topic, []).append(i)
+        out = []
+        for topic, idx in groups.items():
+            members = [atoms[i] for i in idx]
+            keyed = members[0].key is not None
+            if not keyed and len(members) < 2:
+                continue
+            if keyed:
+                latest = max(members, key=lambda a: a.timestamp)
+                summary = f"{topic}: {_slot_value(latest)}"
+            else:
+                counts: Counter[str] = Counter()
+                for i in idx:
+                    counts.update(per_atom[i])
+                del counts[topic]
+                kws = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+                summary = f"{topic}: " + " ".join(kws[: self.max_keywords])
+            out.append(Scenario(
+                id=digest_id("sc", topic), atom_ids=[a.id for a in members],
+                summary=summary.strip(), salience=max(a.salience for a in members),
+                timestamp=max(a.timestamp for a in members), topic=topic,
+            ))
+        return out
+
+
+def _slot_value(atom: Atom) -> str:
+    prefix = (atom.key or "").replace(".", " ").replace("_", " ") + " "
+    return atom.text[len(prefix):] if atom.text.startswith(prefix) else atom.text
+
+
+@dataclass(frozen=True)
+class TraitAggregator:
+    """L2 → L3 without a model (see the module docstring).
+
+    ``min_facts``: a topic scenario needs this many facts to become an interest.
+    """
+
+    min_facts: int = 3
+
+    def __call__(self, scenarios: Sequence[Scenario]) -> list[PersonaTrait]:
+        traits = []
+        for s in scenarios:
+            if s.topic is None:
+                continue
+            n = len(s.atom_ids)
+            _, _, rest = s.summary.partition(": ")
+            if s.topic.startswith("user."):
+                traits.append(PersonaTrait(s.topic, rest, round(n / (n + 1), 3), [s.id]))
+            elif n >= self.min_facts:
+                traits.append(PersonaTrait(f"interest.{s.topic}", f"{s.topic} {rest}".strip(),
+                                           round(n / (n + 3), 3), [s.id]))
+        return traits
