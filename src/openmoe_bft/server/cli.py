@@ -104,5 +104,13 @@ def serve(
         raise typer.Exit(2) from None
 
 
-app = typer.Typer(help="The openmoe-bft MCP server.", add_completion=False)
+app = typer.Typer(help="The openmoe-bft MCP server.", add_completion=False,
+                  no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """The openmoe-bft MCP server."""
+
+
 app.command("serve")(serve)
