@@ -106,7 +106,8 @@ class CovenantRegistry:
         evaluators: Mapping[str, Evaluator] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if audit is not None and not callable(getattr(audit, "append", None)):
+        if audit is not None and not (callable(getattr(audit, "append", None))
+                                  and callable(getattr(audit, "verify", None))):
             raise InvalidType(f"audit must be an AuditChain, got {type(audit).__name__}",
                               argument="audit")
         if evaluators is not None and (not isinstance(evaluators, Mapping) or not all(

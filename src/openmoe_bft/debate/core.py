@@ -262,7 +262,8 @@ def _check_args(debate_id: Any, proposers: Any, rounds: Any, ledger: Any, timeou
                            argument="timeout")
     if mode not in _MODES:
         raise InvalidInput(f"mode must be one of {_MODES}, got {mode!r}", argument="mode")
-    if audit is not None and not callable(getattr(audit, "append", None)):
+    if audit is not None and not (callable(getattr(audit, "append", None))
+                                  and callable(getattr(audit, "verify", None))):
         raise InvalidType(f"audit must be an AuditChain, got {type(audit).__name__}",
                           argument="audit")
     entries = []
