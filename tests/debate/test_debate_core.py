@@ -194,3 +194,17 @@ def test_consensus_iff_a_position_reaches_the_threshold(votes):
     assert len(res.abstentions) == votes.count(None) + votes.count("raise")
     if res.consensus:
         assert votes.count(res.agreed_value) == best
+
+
+def test_a_proposer_raising_timeout_error_is_a_failure_not_a_timeout():
+    def sync_raises(t):
+        raise TimeoutError("upstream")
+
+    async def async_raises(t):
+        raise TimeoutError("upstream")
+
+    for timeout in (5, None):
+        res = run_debate("d", {"s": sync_raises, "a": async_raises, "ok": say("A")},
+                         timeout=timeout)
+        assert res.abstentions["s"] == "raised TimeoutError: upstream"
+        assert res.abstentions["a"] == "raised TimeoutError: upstream"

@@ -45,6 +45,8 @@ __all__ = ["DebateResult", "DebateRound", "Proposer", "Turn", "arun_debate", "po
 Transcript = list[tuple[Any, str]]
 Proposer = Callable[[Transcript], "tuple[Any, str] | Awaitable[tuple[Any, str]]"]
 _MODES = ("sequential", "parallel")
+_STILL_RUNNING = "still running an earlier call that timed out"
+_STUCK: Any = object()
 
 
 def position_hash(position: Any) -> str:
@@ -171,6 +173,28 @@ def _call_sync(fn: Proposer, transcript: Transcript) -> Any:
     return result
 
 
+class _Failed:
+    """A proposer's own exception, kept apart from our timeout (in Python 3.11+
+    ``asyncio.TimeoutError`` *is* the builtin ``TimeoutError`` a proposer may raise)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _guarded_sync(fn: Proposer, transcript: Transcript) -> Any:
+    try:
+        return _call_sync(fn, transcript)
+    except Exception as exc:  # noqa: BLE001 - a failing proposer abstains
+        return _Failed(exc)
+
+
+async def _guarded_async(aw: Awaitable[Any]) -> Any:
+    try:
+        return await aw
+    except Exception as exc:  # noqa: BLE001 - a failing proposer abstains
+        return _Failed(exc)
+
+
 def _in_daemon_thread(fn: Proposer, transcript: Transcript, name: str) -> cf.Future[Any]:
     fut: cf.Future[Any] = cf.Future()
 
@@ -178,7 +202,7 @@ def _in_daemon_thread(fn: Proposer, transcript: Transcript, name: str) -> cf.Fut
         if not fut.set_running_or_notify_cancel():
             return
         try:
-            fut.set_result(_call_sync(fn, transcript))
+            fut.set_result(_guarded_sync(fn, transcript))
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting debate
             fut.set_exception(exc)
 
@@ -197,28 +221,36 @@ class _Caller:
                        ) -> tuple[Any, str | None]:
         """(returned value, None) or (None, why it abstains)."""
         try:
-            if self.timeout is None:
-                value = fn(transcript)
-                if inspect.isawaitable(value):
-                    value = await value
-                return value, None
-            if inspect.iscoroutinefunction(fn):
-                return await asyncio.wait_for(fn(transcript), self.timeout), None
-            stuck = self.stuck.get(node)
-            if stuck is not None and not stuck.done():
-                return None, "still running an earlier call that timed out"
-            self.stuck.pop(node, None)
-            fut = _in_daemon_thread(fn, transcript, node)
-            try:
-                return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)),
-                                              self.timeout), None
-            except asyncio.TimeoutError:
-                self.stuck[node] = fut
-                raise
+            value = await self._call(node, fn, transcript)
         except asyncio.TimeoutError:
             return None, f"timed out after {self.timeout}s"
-        except Exception as exc:  # noqa: BLE001 - a failing proposer abstains
-            return None, f"raised {type(exc).__name__}: {_short(exc)}"
+        except Exception as exc:  # noqa: BLE001 - e.g. an awaitable that is not awaitable
+            value = _Failed(exc)
+        if isinstance(value, _Failed):
+            return None, f"raised {type(value.exc).__name__}: {_short(value.exc)}"
+        if value is _STUCK:
+            return None, _STILL_RUNNING
+        return value, None
+
+    async def _call(self, node: str, fn: Proposer, transcript: Transcript) -> Any:
+        if self.timeout is None:
+            try:
+                value = fn(transcript)
+            except Exception as exc:  # noqa: BLE001
+                return _Failed(exc)
+            return await _guarded_async(value) if inspect.isawaitable(value) else value
+        if inspect.iscoroutinefunction(fn):
+            return await asyncio.wait_for(_guarded_async(fn(transcript)), self.timeout)
+        stuck = self.stuck.get(node)
+        if stuck is not None and not stuck.done():
+            return _STUCK
+        self.stuck.pop(node, None)
+        fut = _in_daemon_thread(fn, transcript, node)
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(fut)), self.timeout)
+        except asyncio.TimeoutError:
+            self.stuck[node] = fut
+            raise
 
 
 def _read_turn(rnd: int, pid: Any, value: Any, why: str | None) -> Turn:
