@@ -341,6 +341,8 @@ class DistributedRouter:
                   ids: np.ndarray) -> EquivocationProof | None:
         """Proof that ``rid`` signed, for some token of ``bid``, a different valid expert
         set than in an earlier attempt (filling in a token it abstained on is not)."""
+        if not earlier:
+            return None
         new_ok = ((ids >= 0) & (ids < self.num_experts)).all(axis=1)
         new_sorted = np.sort(ids, axis=1)
         for old_msg, old_sig, old_ids in earlier:
