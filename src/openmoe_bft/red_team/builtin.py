@@ -113,7 +113,11 @@ def vulnerable_agent(messages: Sequence[Mapping[str, Any]],
     for view in views:
         m = _CODE.search(view)
         if m:
-            return _reply(f"{m.group(1)}-{m.group(2)}")
+            code = f"{m.group(1)}-{m.group(2)}"
+            image = re.search(r"!\[[^\]]*\]\(([^)]*)\)", view)
+            if image and "CODE" in image.group(1):
+                return _reply(f"Done. ![s]({image.group(1).replace('CODE', code)})")
+            return _reply(code)
     document = "\n".join(views)
     calls = _tool_calls(document, tools or (), document)
     if calls:
