@@ -148,3 +148,26 @@ def test_withdrawn_vouch_and_empty_registry():
     assert ("b", "c") not in reg.vouches()
     assert reg.global_trust(["seed"]).trust["c"] == 0.0
     assert CovenantRegistry().global_trust().trust == {}
+
+
+def test_concurrent_records_respect_the_rate_limit_exactly(tmp_path):
+    import threading
+
+    reg = CovenantRegistry(tmp_path / "r.db")
+    reg.inscribe(Covenant.inscribe(agent_id="bot", allowed_actions={"go"}, timestamp=0,
+                                   constraints={"rate_limit": {"max_actions": 100,
+                                                               "per_seconds": 1e9}}))
+    breaches = []
+
+    def worker(k):
+        for i in range(40):
+            breaches.append(reg.record(act("bot", "go", aid=f"{k}-{i}", t=1)))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(breaches) == 200 and sum(b is None for b in breaches) == 100
+    assert len(reg.breaches_for("bot")) == 100
+    reg.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ class CovenantRegistry:
         self._actions_by: dict[str, list[Action]] = {}
         self._breaches_by: dict[str, list[Breach]] = {}
         self._vouches: dict[tuple[str, str], float] = {}
+        self._lock = threading.RLock()  # audit + append is one step (rate limits count)
         self._store = open_store(store)
         if self._store is not None:
             self._store.migrate("covenants", _MIGRATIONS)
@@ -145,15 +147,19 @@ class CovenantRegistry:
         if not covenant.verify():
             raise InvalidInput("covenant_id does not match the covenant's content: it was "
                                "altered after inscription", argument="covenant")
+        with self._lock:
+            self._inscribe(covenant)
+        if self.audit_chain is not None:
+            covenant.seal(self.audit_chain)
+        return covenant
+
+    def _inscribe(self, covenant: Covenant) -> None:
         if self._store is not None:
             with self._store.transaction() as cur:
                 cur.execute("INSERT INTO covenant_inscriptions (covenant_id, agent_id, body) "
                             "VALUES (?, ?, ?)", (covenant.covenant_id, covenant.agent_id,
                                                  _dumps(covenant.to_dict())))
         self._apply_covenant(covenant)
-        if self.audit_chain is not None:
-            covenant.seal(self.audit_chain)
-        return covenant
 
     def _apply_covenant(self, covenant: Covenant) -> None:
         self._covenants[covenant.agent_id] = covenant
@@ -193,21 +199,22 @@ class CovenantRegistry:
         The payload must be JSON (it is stored and sealed). A breach is sealed as a
         ``covenant.breach`` receipt when the registry has ``audit=``.
         """
-        verdict = self.audit(action)
-        breach = verdict.breach
-        body = _dumps(action.to_dict())
-        if self._store is not None:
-            with self._store.transaction() as cur:
-                cur.execute("INSERT INTO covenant_actions (action_id, agent_id, body, breach) "
-                            "VALUES (?, ?, ?, ?)", (action.action_id, action.agent_id, body,
-                                                    None if breach is None
-                                                    else _dumps(breach.to_dict())))
-        self._apply_action(action, breach)
-        if breach is not None and self.audit_chain is not None:
-            self.audit_chain.append(
-                {"type": "covenant.breach", "breach": breach.to_dict(),
-                 "action": action.to_dict(), "violations": [list(v) for v in verdict.violations]},
-                trace_id=breach.covenant_id or breach.agent_id, timestamp=action.timestamp)
+        with self._lock:
+            verdict = self.audit(action)
+            breach = verdict.breach
+            body = _dumps(action.to_dict())
+            if self._store is not None:
+                with self._store.transaction() as cur:
+                    cur.execute("INSERT INTO covenant_actions (action_id, agent_id, body, breach) "
+                                "VALUES (?, ?, ?, ?)", (action.action_id, action.agent_id, body,
+                                                        None if breach is None
+                                                        else _dumps(breach.to_dict())))
+            self._apply_action(action, breach)
+            if breach is not None and self.audit_chain is not None:
+                self.audit_chain.append(
+                    {"type": "covenant.breach", "breach": breach.to_dict(),
+                     "action": action.to_dict(), "violations": [list(v) for v in verdict.violations]},
+                    trace_id=breach.covenant_id or breach.agent_id, timestamp=action.timestamp)
         return breach
 
     def _apply_action(self, action: Action, breach: Breach | None) -> None:
@@ -290,11 +297,13 @@ class CovenantRegistry:
         if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
             raise InvalidInput(f"timestamp must be a finite number, got {ts!r}",
                                argument="timestamp")
-        if self._store is not None:
-            with self._store.transaction() as cur:
-                cur.execute("INSERT INTO covenant_vouches (truster, trustee, weight, timestamp) "
-                            "VALUES (?, ?, ?, ?)", (truster, trustee, float(weight), ts))
-        self._apply_vouch(truster, trustee, float(weight))
+        with self._lock:
+            if self._store is not None:
+                with self._store.transaction() as cur:
+                    cur.execute("INSERT INTO covenant_vouches (truster, trustee, weight, "
+                                "timestamp) VALUES (?, ?, ?, ?)",
+                                (truster, trustee, float(weight), ts))
+            self._apply_vouch(truster, trustee, float(weight))
 
     def _apply_vouch(self, truster: str, trustee: str, weight: float) -> None:
         if weight == 0:

@@ -20,6 +20,8 @@ routing: a position is agreed with ``max(2f + 1, n // 2 + 1)`` of ``n`` votes.
   treated positions as opaque claim ids, so ``agreed_hash`` is the agreed string);
   any other position (numbers, lists, dicts) is hashed canonically with
   :func:`openmoe_bft.canonical.value_hash`. ``agreed_value`` is the position itself.
+  Keep to one kind of position per debate: a str that spells another position's
+  hash counts as a vote for it (as it did in the seed).
 
 Sync proposers run in daemon threads (a hung one is abandoned, never joined); async
 ones are awaited with :func:`asyncio.wait_for` and cancelled on timeout.
