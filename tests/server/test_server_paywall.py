@@ -242,3 +242,38 @@ def test_our_typed_data_hashes_exactly_as_x402_does():
     parsed = evm_types.ExactEIP3009Payload.from_dict({"authorization": auth}).authorization
     theirs = eip712.hash_eip3009_authorization(parsed, 84532, REQ.asset, "USDC", "2")
     assert bytes(ours) == bytes(theirs)
+
+
+def test_known_payers_are_verified_fast_and_still_strictly():
+    from openmoe_bft.server.paywall import eip3009
+
+    fac = LocalFacilitator(clock=clock)
+    assert fac.verify(pay(), REQ).is_valid  # learns PAYER's public key
+    assert PAYER.address.lower() in fac._pubkeys
+    assert fac.verify(pay(), REQ).is_valid  # fast path
+    p = pay()
+    auth = dict(p.payload["authorization"], value="1")
+    assert not fac._signed_by(auth, p.payload["signature"], REQ)
+    other = pay(account=OTHER)
+    assert not fac._signed_by(dict(other.payload["authorization"], **{"from": PAYER.address}),
+                              other.payload["signature"], REQ)
+    # a high-s twin of a valid signature is refused (EIP-2), before and after caching
+    r, s, v = eip3009.split_signature(p.payload["signature"])
+    n = eip3009._SECP256K1_N
+    twin = "0x" + (r.to_bytes(32, "big") + (n - s).to_bytes(32, "big") + bytes([28 - v])).hex()
+    assert not fac._signed_by(p.payload["authorization"], twin, REQ)
+    assert not LocalFacilitator(clock=clock)._signed_by(p.payload["authorization"], twin, REQ)
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_fast_and_slow_signature_paths_agree(seed):
+    acct = Account.from_key(b"\x01" + seed[1:])
+    p = pay(account=acct, nonce="0x" + seed.hex())
+    auth, sig = p.payload["authorization"], p.payload["signature"]
+    from openmoe_bft.server.paywall.eip3009 import recover_authorizer
+
+    assert recover_authorizer(auth, sig, **CFG.domain) == acct.address
+    fac = LocalFacilitator(clock=clock)
+    assert fac._signed_by(auth, sig, REQ) and fac._signed_by(auth, sig, REQ)
+    bumped = dict(auth, validBefore=str(int(auth["validBefore"]) + 1))
+    assert not fac._signed_by(bumped, sig, REQ)

@@ -155,3 +155,37 @@ def test_payment_in_the_x402_mcp_meta_field_is_accepted(url):
             return await s.call_tool("bft_quorum", {"num_nodes": 10}, meta=meta)
     res = anyio.run(main)
     assert not res.is_error and res.structured_content["tolerated_faults"] == 3
+
+
+def test_the_paywall_reads_bounded_bodies_only(url):
+    big = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bft_quorum",' \
+          b'"arguments":{"pad":"' + b"x" * (2 * 1024 * 1024) + b'"}}}'
+    r = httpx.post(url, content=big, timeout=30, headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream"})
+    assert r.status_code == 413
+
+
+def test_prepaid_calls_after_the_first_402_take_one_round_trip(url):
+    auth = X402Auth(PAYER, token=TOKEN)
+    seen = []
+
+    class Counting(X402Auth):
+        def auth_flow(self, request):
+            flow = auth.auth_flow(request)
+            req = next(flow)
+            while True:
+                response = yield req
+                seen.append(response.status_code)
+                try:
+                    req = flow.send(response)
+                except StopIteration:
+                    return
+
+    async def main():
+        async with mcp_session(url, auth=Counting()) as s:
+            for n in (4, 5, 6):
+                res = await s.call_tool("bft_quorum", {"num_nodes": n})
+                assert not res.is_error
+    anyio.run(main)
+    assert seen.count(402) == 1 and len(auth.settlements) == 3

@@ -181,12 +181,15 @@ def build_app(config: ServerConfig | None = None, *, state: ServerState | None =
     app = server.streamable_http_app(streamable_http_path=config.path,
                                      max_request_body_size=config.max_body_bytes,
                                      host=config.host)
-    # user_middleware runs outermost-first: these two go after the SDK's auth
+    # The SDK's transport limits request bodies itself (max_request_body_size). The
+    # paywall reads the body before the transport does, so it gets its own limit in
+    # front. user_middleware runs outermost-first: both go after the SDK's auth
     # middleware, so an unauthenticated request never reaches the paywall.
-    app.user_middleware.append(Middleware(RequestBodyLimitMiddleware,
-                                          max_body_size=config.max_body_bytes))
     if config.paywall is not None:
         from .paywall import LocalFacilitator, Paywall, PaywallMiddleware
+
+        app.user_middleware.append(Middleware(RequestBodyLimitMiddleware,
+                                              max_body_size=config.max_body_bytes))
 
         paywall = Paywall(config.paywall, facilitator or LocalFacilitator(store=state.store_lazy),
                           seal=state.append)

@@ -10,6 +10,7 @@ in ``auth.settlements``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -61,7 +62,9 @@ class X402Auth(_auth_base()):  # type: ignore[misc]
     """Bearer token + automatic x402 payment of 402 answers (see the module docstring).
 
     ``max_amount`` caps what one call may cost (atomic units); a dearer requirement is
-    not paid and the 402 reaches the caller.
+    not paid and the 402 reaches the caller. After a tool's first 402 its requirements
+    are remembered and later calls of that tool carry a payment up front (one round trip
+    instead of two); if the price changed, the server's 402 is paid afresh once.
     """
 
     requires_response_body = False
@@ -74,30 +77,51 @@ class X402Auth(_auth_base()):  # type: ignore[misc]
         self.clock = clock
         self.settlements: list[Any] = []
         self.refusals: list[str] = []
+        self._known: dict[str, tuple[Any, Any]] = {}  # tool -> (requirements, resource)
+
+    @staticmethod
+    def _tool_of(request: Any) -> str | None:
+        try:
+            msg = json.loads(request.content)
+        except (ValueError, TypeError, RuntimeError):
+            return None
+        if isinstance(msg, dict) and msg.get("method") == "tools/call" \
+                and isinstance(msg.get("params"), dict):
+            name = msg["params"].get("name")
+            return name if isinstance(name, str) else None
+        return None
+
+    def _attach(self, request: Any, requirements: Any, resource: Any) -> None:
+        from x402.http import encode_payment_signature_header
+
+        payload = sign_payment(self.account, requirements, resource=resource, clock=self.clock)
+        request.headers["PAYMENT-SIGNATURE"] = encode_payment_signature_header(payload)
 
     def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-        from x402.http import (
-            decode_payment_required_header,
-            decode_payment_response_header,
-            encode_payment_signature_header,
-        )
+        from x402.http import decode_payment_required_header, decode_payment_response_header
 
         if self.token is not None:
             request.headers["Authorization"] = f"Bearer {self.token}"
+        tool = self._tool_of(request) if self.account is not None else None
+        prepaid = tool in self._known and "payment-signature" not in request.headers
+        if prepaid:
+            self._attach(request, *self._known[tool])
         response = yield request
         header = response.headers.get("payment-required")
         if response.status_code == 402 and header and self.account is not None \
-                and "payment-signature" not in request.headers:
+                and (prepaid or "payment-signature" not in request.headers):
             required = decode_payment_required_header(header)
             if required.error:
                 self.refusals.append(required.error)
             choice = next((r for r in required.accepts if r.scheme == "exact"
                            and int(r.amount) <= self.max_amount), None)
+            if tool is not None:
+                self._known.pop(tool, None)
             if choice is None:
                 return
-            payload = sign_payment(self.account, choice, resource=required.resource,
-                                   clock=self.clock)
-            request.headers["PAYMENT-SIGNATURE"] = encode_payment_signature_header(payload)
+            if tool is not None:
+                self._known[tool] = (choice, required.resource)
+            self._attach(request, choice, required.resource)
             response = yield request
         settled = response.headers.get("payment-response")
         if settled:

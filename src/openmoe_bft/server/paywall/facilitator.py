@@ -23,7 +23,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from .eip3009 import recover_authorizer
+from .eip3009 import (
+    address_of,
+    digest,
+    recover_public_key,
+    split_signature,
+    verify_with_public_key,
+)
 
 __all__ = ["Facilitator", "LocalFacilitator", "REASONS"]
 
@@ -89,6 +95,29 @@ class LocalFacilitator:
                                                          for k, v in balances.items()}
         self._used: set[tuple[str, str, str, str]] = set()
         self._lock = threading.Lock()
+        self._pubkeys: dict[str, bytes] = {}  # payer address -> recovered public key
+
+    def _signed_by(self, auth: Mapping[str, Any], signature: str, requirements: Any) -> bool:
+        """Did ``auth["from"]`` sign ``auth``? The first payment of a payer recovers its
+        public key (pure-Python secp256k1, ~5 ms); later ones verify against it with
+        OpenSSL (~0.1 ms)."""
+        try:
+            r, s, v = split_signature(signature)
+            d = digest(auth, network=requirements.network, asset=requirements.asset,
+                       name=requirements.extra.get("name", ""),
+                       version=requirements.extra.get("version", ""))
+            payer = auth["from"].lower()
+            known = self._pubkeys.get(payer)
+            if known is not None:
+                return verify_with_public_key(known, d, r, s)
+            pub = recover_public_key(d, r, s, v)
+        except Exception:  # noqa: BLE001 - an unparsable signature is a bad signature
+            return False
+        if address_of(pub).lower() != payer:
+            return False
+        if len(self._pubkeys) < 100_000:
+            self._pubkeys[payer] = pub
+        return True
 
     # -- storage --------------------------------------------------------------------------
     def _nonce_store(self) -> Any:
@@ -173,14 +202,7 @@ class LocalFacilitator:
         if int(auth["validAfter"]) > now:
             return _refuse("not_yet_valid", f"not yet valid: valid after {auth['validAfter']}",
                            payer)
-        try:
-            signer = recover_authorizer(auth, sig, network=requirements.network,
-                                        asset=requirements.asset,
-                                        name=requirements.extra.get("name", ""),
-                                        version=requirements.extra.get("version", ""))
-        except Exception:  # noqa: BLE001 - any unparsable signature is a bad signature
-            signer = None
-        if signer is None or signer.lower() != auth["from"].lower():
+        if not self._signed_by(auth, sig, requirements):
             return _refuse("signature", "forged or corrupted signature: it was not made by "
                                         f"{auth['from']} over this authorization", payer)
         if self._is_used(self._key(payload, auth)):
