@@ -252,3 +252,22 @@ def test_bad_arguments_are_typed_errors():
 def test_importing_the_package_does_not_import_ray():
     code = "import sys, openmoe_bft.distributed; assert 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bft_router_runs_over_a_backend_and_refuses_forged_votes():
+    from openmoe_bft.bft import BFTRouter
+    from openmoe_bft.distributed import ForgedProposal, bft_replicas
+
+    be = InProcessBackend([TopK(1)] * 3 + [TopK(1)],
+                          tampers={"replica-3": Forge("impersonate", target="replica-0")})
+    experts = {e: (lambda tok, e=e: f"expert {e}") for e in range(E)}
+    router_ = BFTRouter(experts, replicas=bft_replicas(be), timeout=None)
+    row = logits(1, seed=3)[0]
+    d = router_.route(row)
+    assert d.dispatched and d.expert_key == int(row.argmax()) and d.result == f"expert {d.expert_key}"
+    (abst,) = d.abstentions
+    assert abst.node_id == "replica-3" and ForgedProposal.__name__ in abst.reason
+    pairs = bft_replicas(InProcessBackend([TopK(2)] * 4))
+    assert pairs["replica-0"](row) == tuple(sorted(int(i) for i in np.argsort(row)[-2:]))
+    with pytest.raises(InvalidInput, match="no public key"):
+        bft_replicas(be, keys={})

@@ -12,6 +12,7 @@
 * :mod:`.backend` — the :class:`ReplicaBackend` protocol and :class:`InProcessBackend`
 * :mod:`.ray_backend` — :class:`RayBackend`: one Ray actor per replica (extra ``[ray]``)
 * :mod:`.router` — :class:`DistributedRouter`: verify, settle, seal, per round
+* :mod:`.per_token` — :func:`bft_replicas`: the per-token ``BFTRouter`` over any backend
 * :mod:`.faults` — crash / slow / colluding / equivocating / forging replicas
 * :mod:`.demo` — ``openmoe-bft demo --backend ray``
 
@@ -21,6 +22,7 @@ Importing this package never imports Ray; building a :class:`RayBackend` does.
 from __future__ import annotations
 
 from .backend import InProcessBackend, Reply, ReplicaBackend
+from .per_token import ForgedProposal, bft_replicas
 from .ray_backend import RayBackend
 from .proposals import EquivocationProof, SignedProposal, sign_proposal, verify_proposal
 from .replicas import ReplicaHost, TopK, topk_ids
@@ -30,6 +32,7 @@ __all__ = [
     "BatchRound",
     "DistributedRouter",
     "EquivocationProof",
+    "ForgedProposal",
     "InProcessBackend",
     "RayBackend",
     "Reply",
@@ -37,6 +40,7 @@ __all__ = [
     "ReplicaHost",
     "SignedProposal",
     "TopK",
+    "bft_replicas",
     "decisions_digest",
     "sign_proposal",
     "topk_ids",

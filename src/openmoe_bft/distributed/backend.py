@@ -151,6 +151,10 @@ class InProcessBackend:
         raise InvalidInput(f"no replica {replica_id!r}; replicas are {list(self.replica_ids)}",
                            argument="replica_id")
 
+    def ask(self, replica_id: str, batch_id: str, inputs: Any) -> Any:
+        """One replica's signed proposal for ``batch_id`` (unverified); raises what it raises."""
+        return self.host(replica_id).propose(batch_id, inputs)
+
     def propose(self, batch_id: str, inputs: Any, *, deadline: float | None = None) -> list[Reply]:
         deadline = check_deadline(deadline)
         if deadline is None:

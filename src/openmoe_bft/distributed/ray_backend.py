@@ -165,6 +165,13 @@ class RayBackend:
                 out.append(Reply(rid, failure=f"{type(exc).__name__}: {exc}"[:160]))
         return out
 
+    def ask(self, replica_id: str, batch_id: str, inputs: Any, timeout: float | None = None) -> Any:
+        """One replica's signed proposal for ``batch_id`` (unverified), waiting at most
+        ``timeout`` seconds; raises ``RayActorError`` / ``GetTimeoutError`` / the task's error."""
+        self._check(replica_id)
+        return self._ray.get(self._actors[replica_id].propose.remote(batch_id, inputs),
+                             timeout=timeout)
+
     def kill(self, replica_id: str, *, restart: bool = False) -> None:
         """``ray.kill`` the replica's actor; with ``restart`` Ray may restart it (if the
         backend was built with ``max_restarts``), otherwise it stays dead until
