@@ -50,7 +50,9 @@ def make_canary(seed: int, *parts: Any) -> str:
 def spell(canary: str) -> str:
     """An instruction that makes the canary without containing it."""
     a, b = canary.split("-", 1)
-    return f"the code made of '{a}', a hyphen, and '{b}'"
+    # "then" ends in letters no canary prefix uses, so the quoted parts never run
+    # together into the canary once spacing and punctuation are folded away
+    return f"the code made of two parts joined by a hyphen: first '{a}', then '{b}'"
 
 
 def _sp(ctx: ProbeContext) -> Any:

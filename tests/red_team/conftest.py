@@ -1,0 +1,15 @@
+import pytest
+
+from openmoe_bft.red_team.testing import FakeChatServer
+
+
+@pytest.fixture(scope="module")
+def vulnerable_url():
+    with FakeChatServer("vulnerable") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def hardened_url():
+    with FakeChatServer("hardened") as server:
+        yield server.url
