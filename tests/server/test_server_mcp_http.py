@@ -160,3 +160,18 @@ def test_non_loopback_without_a_token_is_refused_at_start_up():
                        env={"PATH": "/usr/bin:/bin"})
     assert r.returncode == 2
     assert "non-loopback" in r.stderr and "--token" in r.stderr
+
+
+def test_the_server_attests_its_own_tools_for_expert_6(url):
+    async def go(s):
+        att = await s.call_tool("mcp_attestation", {})
+        listed = (await s.list_tools()).tools
+        return att.structured_content, listed
+    att, listed = run(url, go)
+    from openmoe_bft.experts import by_id, mcp_digest
+
+    assert [t["name"] for t in att["tools"]] == [t.name for t in listed]
+    assert att["digest"] == mcp_digest(att["tools"])
+    assert by_id(6).validate(att).status == "valid"
+    changed = {**att, "tools": att["tools"][:-1]}
+    assert by_id(6).validate(changed).status == "invalid"

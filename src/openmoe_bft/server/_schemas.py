@@ -85,3 +85,10 @@ class KeyOut(BaseModel):
     key_id: str
     public_key_pem: str
     public_key_hex: str
+
+
+class AttestationOut(BaseModel):
+    tools: list[dict[str, Any]]
+    digest: str
+    attestedBy: str
+    attestedOn: str

@@ -18,7 +18,8 @@ from .state import ServerState
 __all__ = ["build_server", "build_app", "TOOL_NAMES"]
 
 TOOL_NAMES = ("evaluate_eu_ai_act", "validate_agent_card", "red_team_scan", "bft_quorum",
-              "settle_votes", "robust_route", "verify_receipts", "append_receipt", "receipt_key")
+              "settle_votes", "robust_route", "verify_receipts", "append_receipt", "receipt_key",
+              "mcp_attestation")
 
 
 def _require_mcp() -> None:
@@ -149,6 +150,14 @@ def build_server(config: ServerConfig | None = None, *, state: ServerState | Non
     async def receipt_key() -> S.KeyOut:
         """The server's receipt-signing public key (Ed25519), to verify its receipts."""
         return S.KeyOut(**run(T.receipt_key_info))
+
+    @server.tool(annotations=ro)
+    async def mcp_attestation() -> S.AttestationOut:
+        """This server's MCP tool attestation (expert #6, metadata.mcpAttestation): the
+        tool descriptors and their SHA-256 digest over RFC 8785 JSON."""
+        listed = [t.model_dump(by_alias=True, mode="json", exclude_none=True)
+                  for t in await server.list_tools()]
+        return S.AttestationOut(**run(T.mcp_attestation, listed))
 
     from starlette.requests import Request
     from starlette.responses import JSONResponse

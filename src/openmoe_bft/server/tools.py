@@ -26,6 +26,7 @@ __all__ = [
     "verify_receipts",
     "append_receipt",
     "receipt_key_info",
+    "mcp_attestation",
 ]
 
 _MAX_EXPORT_CHARS = 4 * 1024 * 1024
@@ -209,3 +210,19 @@ def verify_receipts(state: Any, public_keys: Sequence[str], export: str | None =
                            argument="export")
     lines = export.encode("utf-8").splitlines(keepends=True)
     return verify_export(lines, keys, require_sealed=require_sealed).to_dict()
+
+
+def mcp_attestation(state: Any, tools: Sequence[Mapping[str, Any]], *,
+                    today: str | None = None) -> dict[str, Any]:
+    """An ``mcpAttestation`` (expert #6) for this server's tools: the descriptors
+    (name, input and output schema), their SHA-256 digest over RFC 8785 JSON
+    (:func:`openmoe_bft.experts.mcp_digest`), who attested and when."""
+    from datetime import datetime, timezone
+
+    from ..experts import mcp_digest
+
+    descriptors = [{"name": t["name"], "inputSchema": t.get("inputSchema"),
+                    "outputSchema": t.get("outputSchema")} for t in tools]
+    day = today or datetime.now(timezone.utc).date().isoformat()
+    return {"tools": descriptors, "digest": mcp_digest(descriptors),
+            "attestedBy": "openmoe-bft MCP server", "attestedOn": day}
