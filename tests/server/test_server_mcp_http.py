@@ -16,6 +16,12 @@ from openmoe_bft.receipts import AuditChain, Ed25519Key, export_chain  # noqa: E
 from openmoe_bft.server import TOOL_NAMES  # noqa: E402
 
 TOKEN = "test-token-0123456789abcdef"
+try:
+    from openmoe_bft import red_team as _rt
+
+    HAS_RED_TEAM = hasattr(_rt, "scan") and hasattr(_rt, "resolve_target")
+except ImportError:  # pragma: no cover
+    HAS_RED_TEAM = False
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -70,6 +76,7 @@ def test_calls_each_tool(url):
                                  "export": buf.getvalue().decode()}),
             ("append_receipt", {"payload": {"hello": "world"}, "trace_id": "t"}),
             ("receipt_key", {}),
+            *([("red_team_scan", {"target": "builtin:hardened"})] if HAS_RED_TEAM else []),
         ]:
             res = await s.call_tool(name, args)
             assert not res.is_error, (name, res.content)
@@ -89,6 +96,10 @@ def test_calls_each_tool(url):
 
     pub = load_verifier(out["receipt_key"][0]["public_key_pem"].encode())
     assert by_id(5).validate(receipt, keys=[pub]).status == "valid"
+    if HAS_RED_TEAM:
+        rt = out["red_team_scan"][0]
+        assert rt["risk_score"] == 1.0 and rt["succeeded"] == 0
+        assert rt["a2a_evidence"]["metadata"]["redTeamReport"]["riskScore"] == 1.0
 
 
 @pytest.mark.parametrize("name,args,needle", [
@@ -104,6 +115,7 @@ def test_calls_each_tool(url):
     ("settle_votes", {"session_id": "x", "total_nodes": 4, "votes": [{"node_id": "a"}]},
      "exactly one of"),
     ("no_such_tool", {}, "no_such_tool"),
+    ("red_team_scan", {"target": "os:system"}, "--allow-import"),
 ])
 def test_tool_failures_are_tool_errors_with_a_message(url, name, args, needle):
     async def go(s):

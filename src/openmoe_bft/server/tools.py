@@ -145,14 +145,23 @@ def red_team_scan(state: Any, target: Any) -> dict[str, Any]:
         raise InvalidType(f"target must be an object or a string, got {type(target).__name__}",
                           argument="target")
     cfg = state.config
+    refused = getattr(red_team, "TargetRefused", PermissionError)
     try:
         resolved = red_team.resolve_target(target, allow_network=cfg.allow_network,
                                            allow_import=cfg.allow_import)
-    except PermissionError as exc:
-        raise NotAllowed(f"{exc} (the operator can enable it with --allow-network / "
+    except refused as exc:
+        text = str(exc)
+        arg = getattr(exc, "argument", None)
+        if arg and text.startswith(f"{arg}: "):
+            text = text[len(arg) + 2:]
+        raise NotAllowed(f"{text} (the operator can enable it with --allow-network / "
                          "--allow-import)", argument="target") from None
-    report = red_team.scan(resolved, timeout=cfg.red_team_timeout)
-    return report.to_dict()
+    report = red_team.scan(resolved, timeout=cfg.red_team_timeout,
+                           allow_network=cfg.allow_network, allow_import=cfg.allow_import)
+    out = report.to_dict(attempts=False)
+    if hasattr(report, "to_a2a_evidence"):
+        out["a2a_evidence"] = report.to_a2a_evidence()
+    return out
 
 
 # -- receipts -----------------------------------------------------------------------------
