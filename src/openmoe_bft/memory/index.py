@@ -56,15 +56,17 @@ class FTS5Index:
         expr = fts_match_expression(query)
         if expr is None or k <= 0:
             return []
-        tier_sql = ""
-        if sorted(set(tiers)) != [0, 1, 2, 3]:
-            tier_sql = f" AND (rowid & 3) IN ({','.join(str(int(t)) for t in sorted(set(tiers)))})"
-        sql = ("SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ?"
-               f"{tier_sql} ORDER BY r LIMIT ?")
+        wanted = sorted(set(int(t) for t in tiers))
+        tier_sql = "" if wanted == [0, 1, 2, 3] else f" AND (rowid & 3) IN ({','.join(map(str, wanted))})"
         limit = k + self.pad
-        while True:
-            rows = memory.store.query(sql, (expr, limit))
-            if len(rows) < limit or rows[-1][1] != rows[k - 1][1]:
-                break
-            limit *= 4
-        return [(int(r), -float(s)) for r, s in rows]
+        rows = memory.store.query(
+            "SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ?"
+            f"{tier_sql} ORDER BY r, rowid DESC LIMIT ?", (expr, limit))
+        if len(rows) == limit and rows[-1][1] == rows[k - 1][1] and wanted != [0]:
+            # More items tie with the k-th than were fetched. Raw events (tier 0) all have
+            # salience 0, so the most recent fetched ones already win their ties; items of
+            # tiers 1-3 may have a higher salience, so fetch every one of them in the tie.
+            rows += memory.store.query(
+                "SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ? "
+                f"AND (rowid & 3) != 0{tier_sql} AND r = ?", (expr, rows[k - 1][1]))
+        return list({int(r): -float(s) for r, s in rows}.items())

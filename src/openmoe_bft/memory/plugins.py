@@ -1,6 +1,6 @@
 """The default, deterministic promotion steps (no LLM, no network).
 
-* :class:`KeywordExtractor` (L0 → L1): each sentence of an event becomes one fact,
+* :class:`KeywordExtractor` (L0 → L1): each sentence of an event becomes a fact,
   kept as its content words (stop words and filler dropped, each word once);
   sentences such as "my city is Lyon", "I live in Lyon", "call me Ana", "I work at
   Acme" become *slot facts* with a ``key`` (``user.city``, ``user.location``,
@@ -50,25 +50,43 @@ _MARKERS = frozenset(
 class KeywordExtractor:
     """L0 → L1 without a model (see the module docstring).
 
-    ``min_words``: a sentence with fewer content words is filler and yields no fact.
+    Lossless for content words: every word of a sentence that is not a stop word
+    ends up in some fact citing the event (a slot fact, plus a plain fact for the
+    rest of the sentence when the slot did not use it all), so compacting the event
+    loses no word recall could find. ``min_words``: a sentence with fewer content
+    words yields no plain fact (raise it to drop short remarks; they then stay in L0
+    only if the whole event yields nothing).
     """
 
-    min_words: int = 2
+    min_words: int = 1
 
     def __call__(self, events: Sequence[MemoryEvent]) -> list[Atom]:
         atoms: list[Atom] = []
         for ev in events:
             for sentence in _SENTENCE.findall(ev.content.casefold()):
-                atom = self._fact(ev, sentence)
-                if atom is not None:
-                    atoms.append(atom)
+                atoms += self._facts(ev, " ".join(words(sentence)))
         return atoms
 
-    def _fact(self, ev: MemoryEvent, sentence: str) -> Atom | None:
-        sentence = " ".join(words(sentence))
+    def _facts(self, ev: MemoryEvent, sentence: str) -> list[Atom]:
         if not sentence:
-            return None
+            return []
         salience = _salience(ev, sentence)
+        out = []
+        kept = content_words(sentence)
+        slot = self._slot(ev, sentence, salience)
+        if slot is not None:  # keep the rest of the sentence when the slot did not use it
+            atom, used = slot
+            out.append(atom)
+            kept = [w for w in kept if w not in used]
+            if not kept:
+                return out
+        if len(kept) >= self.min_words:
+            text = " ".join(kept)
+            out.append(Atom(digest_id("at", "", text), [ev.id], text, salience, ev.timestamp))
+        return out
+
+    def _slot(self, ev: MemoryEvent, sentence: str,
+              salience: float) -> tuple[Atom, set[str]] | None:
         for pattern, key in SLOT_PATTERNS:
             m = pattern.search(sentence)
             if m is None:
@@ -81,13 +99,10 @@ class KeywordExtractor:
                     continue
                 key = "user." + m.group(1)
             text = f"{key.replace('.', ' ').replace('_', ' ')} {value}"
-            return Atom(digest_id("at", key, value), [ev.id], text,
+            atom = Atom(digest_id("at", key, value), [ev.id], text,
                         round(min(1.0, salience + 0.2), 3), ev.timestamp, key=key)
-        kept = content_words(sentence)
-        if len(kept) < self.min_words:
-            return None
-        text = " ".join(kept)
-        return Atom(digest_id("at", "", text), [ev.id], text, salience, ev.timestamp)
+            return atom, {*m.group(0).split(), *value.split()}
+        return None
 
 
 _SLOT_END = frozenset("last next today yesterday tomorrow ago since week month year".split())

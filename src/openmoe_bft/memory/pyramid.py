@@ -86,10 +86,11 @@ class MemoryPyramid:
 
     ``store``: ``None`` (a private in-memory database), a path, or a
     :class:`~openmoe_bft.store.Store`. ``tokenizer``: how sizes are measured —
-    ``"chars"`` (default: one token per character, the seed's measure), ``"words"``
-    (:func:`~.text.word_tokens`) or any callable ``str -> int`` (e.g.
-    ``lambda s: len(tiktoken_encoding.encode(s))``); a store remembers the name it
-    was measured with and refuses another. ``index``: the recall index, FTS5/BM25
+    ``"chars"`` (one token per character, the seed's measure; the default for a new
+    store), ``"words"`` (:func:`~.text.word_tokens`) or any callable ``str -> int``
+    (e.g. ``lambda s: len(tiktoken_encoding.encode(s))``). A store remembers the
+    tokenizer it was measured with: ``None`` reopens it with that one, another one
+    is refused. ``index``: the recall index, FTS5/BM25
     by default; a :class:`~.vector.VectorIndex` plugs in the same way.
     """
 
@@ -109,13 +110,17 @@ class MemoryPyramid:
                 f"expected a Store, a path or None, got {type(store).__name__}", argument="store"
             )
         self._store = store
+        store.migrate("memory", MIGRATIONS)
+        if tokenizer is None:  # whatever the store was measured with; "chars" for a new one
+            rows = store.query("SELECT value FROM mem_config WHERE name = 'tokenizer'")
+            if rows and not rows[0][0].startswith("custom:"):
+                tokenizer = rows[0][0]
         self._tok_name, self._tok = resolve_tokenizer(tokenizer)
         if index is not None and not isinstance(index, RecallIndex):
             raise InvalidType("index must have a search(memory, query, k, tiers) method",
                               argument="index")
         self._index: RecallIndex = index if index is not None else FTS5Index()
         self._writes = 0
-        store.migrate("memory", MIGRATIONS)
         with store.transaction() as cur:
             cur.execute("INSERT OR IGNORE INTO mem_config (name, value) VALUES ('tokenizer', ?)",
                         (self._tok_name,))
@@ -484,8 +489,9 @@ class MemoryPyramid:
 
         Only items sharing a word with the query are returned (stop words are ignored
         when the query has other words). Ranked by score (BM25 by default), then
-        salience, then id, all descending. Superseded atoms and compacted events are
-        not recalled; :meth:`provenance` reaches them.
+        salience, both descending. Superseded atoms and compacted events are
+        not recalled; :meth:`provenance` reaches them. Items tied on score and
+        salience come most recently stored first.
         """
         if not isinstance(query, str):
             raise InvalidType(f"expected str, got {type(query).__name__}", argument="query")
@@ -497,30 +503,33 @@ class MemoryPyramid:
         if k == 0 or not tier_nos:
             return []
         found = self._index.search(self, query, k, tier_nos)
-        hits = [h for h in self._resolve(found) if h.score > 0.0]
-        hits.sort(key=lambda h: (h.score, h.salience, h.id), reverse=True)
-        return hits[:k]
+        hits = [h for h in self._resolve(found) if h[1].score > 0.0]
+        hits.sort(key=lambda h: (h[1].score, h[1].salience, h[0]), reverse=True)
+        return [h for _, h in hits[:k]]
 
-    def _resolve(self, found: Sequence[tuple[int, float]]) -> list[RecallHit]:
+    def _resolve(self, found: Sequence[tuple[int, float]]) -> list[tuple[int, RecallHit]]:
         by_tier: dict[int, dict[int, float]] = {}
         for item_ref, score in found:
             seq, tier_no = unref(int(item_ref))
             by_tier.setdefault(tier_no, {})[seq] = float(score)
-        hits: list[RecallHit] = []
+        hits: list[tuple[int, RecallHit]] = []
         for tier_no, scores in by_tier.items():
             where = f"seq IN ({','.join(str(s) for s in scores)})"
             if tier_no == 0:
                 for seq, ev in self._events_where(where, with_seq=True):
-                    hits.append(RecallHit("L0", ev.id, ev.content, scores[seq], 0.0, ev))
+                    hits.append((ref(seq, 0), RecallHit("L0", ev.id, ev.content, scores[seq], 0.0, ev)))
             elif tier_no == 1:
                 for seq, a in self._atoms_where("a." + where, with_seq=True):
-                    hits.append(RecallHit("L1", a.id, a.text, scores[seq], a.salience, a))
+                    hits.append((ref(seq, 1), RecallHit("L1", a.id, a.text, scores[seq], a.salience,
+                                                          a)))
             elif tier_no == 2:
                 for seq, s in self._scenarios_where("s." + where, with_seq=True):
-                    hits.append(RecallHit("L2", s.id, s.summary, scores[seq], s.salience, s))
+                    hits.append((ref(seq, 2), RecallHit("L2", s.id, s.summary, scores[seq],
+                                                          s.salience, s)))
             else:
                 for seq, t in self._traits_where(where, with_seq=True):
-                    hits.append(RecallHit("L3", t.key, t.text, scores[seq], t.confidence, t))
+                    hits.append((ref(seq, 3), RecallHit("L3", t.key, t.text, scores[seq],
+                                                          t.confidence, t)))
         return hits
 
     def indexable(self, tiers: Sequence[int] = (0, 1, 2, 3)) -> list[tuple[int, str]]:
