@@ -34,8 +34,10 @@ def test_table_output_and_bad_input_exit_codes():
     assert res.exit_code == 0 and "wrong dispatches" in res.output
     bad = CliRunner().invoke(app, ["demo", "--backend", "carrier-pigeon"])
     assert bad.exit_code == 2 and "carrier-pigeon" in bad.output
-    one = CliRunner().invoke(app, ["demo", *SMALL, "--tokens", "100"])
-    assert one.exit_code == 2
+    one = CliRunner().invoke(app, ["demo", *SMALL, "--tokens", "1"])
+    assert one.exit_code == 2 and "at least 2 tokens" in one.output
+    small = CliRunner().invoke(app, ["demo", *SMALL, "--tokens", "100", "--json"])
+    assert small.exit_code == 0 and json.loads(small.output)["batch"] == 50
 
 
 def test_demo_result_round_trips_and_renders():

@@ -21,10 +21,10 @@ Importing this package never imports Ray; building a :class:`RayBackend` does.
 
 from __future__ import annotations
 
-from .backend import InProcessBackend, Reply, ReplicaBackend
+from .backend import InProcessBackend, ReplicaBackend, Reply
 from .per_token import ForgedProposal, bft_replicas
-from .ray_backend import RayBackend
 from .proposals import EquivocationProof, SignedProposal, sign_proposal, verify_proposal
+from .ray_backend import RayBackend
 from .replicas import ReplicaHost, TopK, topk_ids
 from .router import BatchRound, DistributedRouter, decisions_digest
 

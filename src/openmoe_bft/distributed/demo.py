@@ -149,7 +149,12 @@ def run_distributed_demo(
     progress: Callable[[int], None] | None = None,
     ray_init: dict[str, Any] | None = None,
 ) -> RayDemoResult:
-    """Run the scenario on ``backend`` (``"ray"`` or ``"inprocess"``)."""
+    """Run the scenario on ``backend`` (``"ray"`` or ``"inprocess"``).
+
+    The first half of the batches runs with every replica, the second after ``kill``
+    replicas (the last ones) are killed. ``batch`` is lowered to ``tokens // 2`` when
+    needed so each half has a batch. ``deadline``: seconds a round waits for replicas.
+    """
     if backend not in BACKENDS:
         raise InvalidInput(f"expected one of {BACKENDS}, got {backend!r}", argument="backend")
     n = check_node_count(replicas, "replicas")
@@ -159,10 +164,11 @@ def run_distributed_demo(
     batch = check_positive_int(batch, "batch")
     if not 1 <= k < experts:
         raise InvalidInput(f"expected 1 <= k < experts ({experts}), got {k}", argument="k")
+    if tokens < 2:
+        raise InvalidInput("need at least 2 tokens (a batch before the kill, one after)",
+                           argument="tokens")
+    batch = min(batch, tokens // 2)  # at least one batch on each side of the kill
     sizes = _split(tokens, batch)
-    if len(sizes) < 2:
-        raise InvalidInput(f"{tokens} tokens make one batch of {batch}: need at least two "
-                           "(one before the kill, one after)", argument="tokens")
     rng = np.random.default_rng(seed)
     w = rng.standard_normal((hidden, experts)).astype(np.float32)
     routers = [TopK(k) for _ in range(n)]

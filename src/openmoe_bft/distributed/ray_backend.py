@@ -18,6 +18,7 @@ Ray is imported when a ``RayBackend`` is built, never when this module is import
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -184,10 +185,8 @@ class RayBackend:
         the next round. Any earlier actor is killed first. Waits up to ``wait`` seconds
         for the new actor to start (``None``: return at once; it then abstains until up)."""
         self._check(replica_id)
-        try:
+        with contextlib.suppress(Exception):  # already gone
             self._ray.kill(self._actors[replica_id], no_restart=True)
-        except Exception:  # already gone
-            pass
         self._busy.pop(replica_id, None)
         actor = self._actors[replica_id] = self._spawn(replica_id)
         if wait is not None:
@@ -207,10 +206,8 @@ class RayBackend:
             return
         self._closed = True
         for a in self._actors.values():
-            try:
+            with contextlib.suppress(Exception):
                 self._ray.kill(a, no_restart=True)
-            except Exception:
-                pass
         self._busy.clear()
         if self._owns_ray:
             self._ray.shutdown()
