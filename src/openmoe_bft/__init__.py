@@ -56,6 +56,11 @@ _EXPORTS: dict[str, str] = {
     "AuditChain": "openmoe_bft.receipts",
     "Receipt": "openmoe_bft.receipts",
     "VerifyResult": "openmoe_bft.receipts",
+    "DebateResult": "openmoe_bft.debate",
+    "run_debate": "openmoe_bft.debate",
+    "Covenant": "openmoe_bft.covenants",
+    "CovenantRegistry": "openmoe_bft.covenants",
+    "expert_covenants": "openmoe_bft.covenants",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -83,6 +88,8 @@ if TYPE_CHECKING:  # pragma: no cover
         settle_batch,
         tolerated_faults,
     )
+    from .covenants import Covenant, CovenantRegistry, expert_covenants
+    from .debate import DebateResult, run_debate
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
     from .eu_ai_act import ComplianceReport, evaluate
     from .experts import (

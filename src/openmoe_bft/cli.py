@@ -227,12 +227,14 @@ def route(
 
 def _add_subcommands() -> None:
     from .a2a.cli import app as a2a_app
+    from .covenants.cli import app as covenant_app
     from .eu_ai_act.cli import app as eu_app
     from .receipts.cli import app as receipts_app
 
     app.add_typer(receipts_app, name="receipts")
     app.add_typer(eu_app, name="eu-ai-act")
     app.add_typer(a2a_app, name="a2a")
+    app.add_typer(covenant_app, name="covenant")
 
 
 _add_subcommands()

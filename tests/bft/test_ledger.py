@@ -98,3 +98,19 @@ def test_votes_cast_on_a_round_object_are_persisted_too(tmp_path):
     again = BFTLedger(path)
     assert again.settle("s").agreed and again.settle("s").abstained == ("d",)
     assert again.settle("s2").votes[0].value == 5
+
+
+def test_cast_vote_accepts_the_vote_hash_spelling():
+    from openmoe_bft.bft import BFTLedger
+    from openmoe_bft.errors import InvalidInput
+
+    ledger = BFTLedger()
+    for node in ("a", "b", "c"):
+        ledger.cast_vote("s", node, vote_hash="h1", total_nodes=4)
+    assert ledger.status("s").agreed_hash == "h1"
+    with pytest.raises(InvalidInput, match="not two different"):
+        ledger.cast_vote("t", "a", "h1", 4, vote_hash="h2")
+    with pytest.raises(InvalidInput, match="total_nodes"):
+        ledger.cast_vote("t", "a", "h1")
+    with pytest.raises(InvalidInput, match="hash"):
+        ledger.cast_vote("t", "a", total_nodes=4)

@@ -199,6 +199,21 @@ def test_async_replicas_and_aroute():
     assert router.route("tok").expert_key == 3
 
 
+def test_async_replica_raising_timeouterror_is_reported_as_raised():
+    async def own_timeout(token):
+        raise TimeoutError("upstream model timed out")
+
+    async def hang(token):
+        await asyncio.sleep(10)
+
+    router = BFTRouter(EXPERTS, replicas=[const(3), const(3), const(3), own_timeout, hang],
+                       timeout=0.1)
+    d = asyncio.run(router.aroute("tok"))
+    reasons = {a.node_id: a.reason for a in d.abstentions}
+    assert reasons["replica-3"].startswith("raised TimeoutError: upstream model")
+    assert reasons["replica-4"] == "timed out after 0.1s"
+
+
 def test_route_many_keeps_order_and_concurrency():
     def replica(token):
         time.sleep(0.02)

@@ -141,9 +141,25 @@ class BFTLedger:
 
     # -- voting -----------------------------------------------------------------
     def cast_vote(
-        self, session_id: str, node_id: str, value_hash: str, total_nodes: int
+        self, session_id: str, node_id: str, value_hash: str | None = None,
+        total_nodes: int | None = None, *, vote_hash: str | None = None,
     ) -> BFTConsensus:
-        """Cast one vote (by hash) into a session's round; returns the round (seed shape)."""
+        """Cast one vote (by hash) into a session's round; returns the round (seed shape).
+
+        ``vote_hash=`` is accepted as another spelling of ``value_hash`` (some seed-era
+        callers used it); give one of them.
+        """
+        if vote_hash is not None:
+            if value_hash is not None and value_hash != vote_hash:
+                raise InvalidInput("give value_hash or vote_hash, not two different hashes",
+                                   argument="vote_hash")
+            value_hash = vote_hash
+        if value_hash is None:
+            raise InvalidInput("cast_vote needs the vote's hash (value_hash=...)",
+                               argument="value_hash")
+        if total_nodes is None:
+            raise InvalidInput("cast_vote needs total_nodes=n (the round's replica count)",
+                               argument="total_nodes")
         return self.record(session_id, [Ballot(node_id, value_hash=value_hash)], total_nodes=total_nodes)
 
     def cast(

@@ -124,6 +124,17 @@ def _normalise_replicas(replicas: Any) -> list[tuple[str, Replica]]:
     return pairs
 
 
+class _ReplicaRaised(Exception):
+    """Carries (as ``__cause__``) an exception a replica itself raised."""
+
+
+async def _tag_failure(aw: Awaitable[Any]) -> Any:
+    try:
+        return await aw
+    except Exception as exc:
+        raise _ReplicaRaised() from exc
+
+
 class BFTRouter:
     """Route tokens to experts only on Byzantine-fault-tolerant agreement.
 
@@ -397,8 +408,13 @@ class BFTRouter:
                     if fut is None:
                         return rid, None, _STILL_RUNNING
                     aw = asyncio.wrap_future(fut)
-                value = await (aw if self.timeout is None else asyncio.wait_for(aw, self.timeout))
+                guarded = _tag_failure(aw)  # a replica's own TimeoutError is a raise, not a timeout
+                value = await (guarded if self.timeout is None
+                               else asyncio.wait_for(guarded, self.timeout))
                 return rid, value, None
+            except _ReplicaRaised as raised:
+                exc = raised.__cause__
+                return rid, None, f"raised {type(exc).__name__}: {_short(exc)}"
             except asyncio.TimeoutError:
                 if fut is not None and not fut.done():
                     self._stuck[rid] = fut
