@@ -7,6 +7,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import InvalidInput, InvalidType
@@ -205,8 +206,13 @@ class RedTeamOrchestrator:
             if inspect.iscoroutinefunction(s.probe):
                 out = await asyncio.wait_for(s.probe(target, ctx), self.settings.timeout)
             else:
-                out = await asyncio.wait_for(asyncio.to_thread(s.probe, target, ctx),
-                                             self.settings.timeout)
+                # a private daemon-ish pool: a hung probe must not hold up the scan's exit
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="red-team-probe")
+                try:
+                    fut = asyncio.get_running_loop().run_in_executor(pool, s.probe, target, ctx)
+                    out = await asyncio.wait_for(fut, self.settings.timeout)
+                finally:
+                    pool.shutdown(wait=False, cancel_futures=True)
                 if inspect.isawaitable(out):
                     out = await asyncio.wait_for(out, self.settings.timeout)
             return _coerce_seed_result(s, tid, out, self.clock())

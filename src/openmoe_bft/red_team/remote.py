@@ -33,8 +33,17 @@ class A2ATarget:
         self.target_id = target_id or f"a2a:{url}"
         self._client: Any = None
         self._http: Any = None
+        self._lock: Any = None
 
     async def _get(self) -> Any:
+        import asyncio
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # fetch the agent card once, not once per worker
+            return await self._create()
+
+    async def _create(self) -> Any:
         if self._client is None:
             try:
                 import httpx
@@ -72,7 +81,7 @@ class A2ATarget:
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
-        self._client = self._http = None
+        self._client = self._http = self._lock = None
 
 
 def _texts(resp: Any) -> list[str]:
