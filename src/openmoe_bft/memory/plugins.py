@@ -10,7 +10,7 @@
   most frequent shared content word in the batch. Groups of one are left alone.
 * :class:`TraitAggregator` (L2 → L3): a slot scenario becomes the trait
   ``user.<slot> = <latest value>``; a topic scenario with enough facts becomes
-  ``interest.<topic> = <its keywords>``, confidence n / (n + 3).
+  ``interest.<topic> = <its top keywords>``, confidence n / (n + 3).
 
 All three are plain callables; any ``list -> list`` callable can replace them.
 """
@@ -71,38 +71,29 @@ class KeywordExtractor:
         if not sentence:
             return []
         salience = _salience(ev, sentence)
-        out = []
-        kept = content_words(sentence)
-        slot = self._slot(ev, sentence, salience)
-        if slot is not None:  # keep the rest of the sentence when the slot did not use it
-            atom, used = slot
-            out.append(atom)
-            kept = [w for w in kept if w not in used]
-            if not kept:
-                return out
-        if len(kept) >= self.min_words:
+        out, used = self._slots(ev, sentence, salience)
+        # keep the rest of the sentence when the slots did not use it all
+        kept = [w for w in content_words(sentence) if w not in used]
+        if kept and len(kept) >= self.min_words:
             text = " ".join(kept)
             out.append(Atom(digest_id("at", "", text), [ev.id], text, salience, ev.timestamp))
         return out
 
-    def _slot(self, ev: MemoryEvent, sentence: str,
-              salience: float) -> tuple[Atom, set[str]] | None:
-        for pattern, key in SLOT_PATTERNS:
-            m = pattern.search(sentence)
-            if m is None:
-                continue
-            value = _slot_words(sentence[m.end():])
-            if not value:
-                continue
-            if key is None:
-                if m.group(1) in STOPWORDS:
+    def _slots(self, ev: MemoryEvent, sentence: str,
+               salience: float) -> tuple[list[Atom], set[str]]:
+        atoms: dict[str, Atom] = {}
+        used: set[str] = set()
+        for pattern, fixed in SLOT_PATTERNS:
+            for m in pattern.finditer(sentence):
+                value = _slot_words(sentence[m.end():])
+                key = fixed if fixed is not None else "user." + m.group(1)
+                if not value or key in atoms or (fixed is None and m.group(1) in STOPWORDS):
                     continue
-                key = "user." + m.group(1)
-            text = f"{key.replace('.', ' ').replace('_', ' ')} {value}"
-            atom = Atom(digest_id("at", key, value), [ev.id], text,
-                        round(min(1.0, salience + 0.2), 3), ev.timestamp, key=key)
-            return atom, {*m.group(0).split(), *value.split()}
-        return None
+                text = f"{key.replace('.', ' ').replace('_', ' ')} {value}"
+                atoms[key] = Atom(digest_id("at", key, value), [ev.id], text,
+                                  round(min(1.0, salience + 0.2), 3), ev.timestamp, key=key)
+                used.update(m.group(0).split(), value.split())
+        return list(atoms.values()), used
 
 
 _SLOT_END = frozenset("last next today yesterday tomorrow ago since week month year".split())
@@ -185,10 +176,12 @@ def _slot_value(atom: Atom) -> str:
 class TraitAggregator:
     """L2 → L3 without a model (see the module docstring).
 
-    ``min_facts``: a topic scenario needs this many facts to become an interest.
+    ``min_facts``: a topic scenario needs this many facts to become an interest;
+    ``max_keywords``: how many of the scenario's keywords the interest keeps.
     """
 
     min_facts: int = 3
+    max_keywords: int = 3
 
     def __call__(self, scenarios: Sequence[Scenario]) -> list[PersonaTrait]:
         traits = []
@@ -200,6 +193,7 @@ class TraitAggregator:
             if s.topic.startswith("user."):
                 traits.append(PersonaTrait(s.topic, rest, round(n / (n + 1), 3), [s.id]))
             elif n >= self.min_facts:
-                traits.append(PersonaTrait(f"interest.{s.topic}", f"{s.topic} {rest}".strip(),
+                value = " ".join(rest.split()[: self.max_keywords])
+                traits.append(PersonaTrait(f"interest.{s.topic}", value or s.topic,
                                            round(n / (n + 3), 3), [s.id]))
         return traits
