@@ -151,6 +151,11 @@ class InProcessBackend:
         raise InvalidInput(f"no replica {replica_id!r}; replicas are {list(self.replica_ids)}",
                            argument="replica_id")
 
+    def set_router(self, replica_id: str, router: Callable[[Any], Any],
+                   tamper: Tamper | None = None) -> None:
+        """Give ``replica_id`` a new router (and tamper hook); it keeps its key."""
+        self.host(replica_id).configure(router, tamper)
+
     def ask(self, replica_id: str, batch_id: str, inputs: Any) -> Any:
         """One replica's signed proposal for ``batch_id`` (unverified); raises what it raises."""
         return self.host(replica_id).propose(batch_id, inputs)

@@ -166,6 +166,35 @@ class RayBackend:
                 out.append(Reply(rid, failure=f"{type(exc).__name__}: {exc}"[:160]))
         return out
 
+    def set_router(self, replica_id: str, router: Any, tamper: Tamper | None = None, *,
+                   timeout: float | None = 60.0) -> None:
+        """Give ``replica_id``'s actor a new router (and tamper hook) — a rolling update
+        of gate weights, or a fault drill. It keeps its key; :meth:`revive` uses the new
+        router too (a restart by Ray itself re-runs the original one)."""
+        self._check(replica_id)
+        key = self._specs[replica_id][1]
+        if not callable(router):
+            raise InvalidInput(f"router is a {type(router).__name__}, not a callable",
+                               argument="router")
+        self._ray.get(self._actors[replica_id].configure.remote(router, tamper), timeout=timeout)
+        self._specs[replica_id] = (router, key, tamper)
+
+    def alive(self, timeout: float = 2.0) -> dict[str, bool]:
+        """Which actors answer a ping within ``timeout`` seconds."""
+        ray = self._ray
+        refs = {rid: a.ping.remote() for rid, a in self._actors.items()}
+        ready = set(ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout)[0])
+        out = {}
+        for rid, ref in refs.items():
+            ok = ref in ready
+            if ok:
+                try:
+                    ray.get(ref)
+                except Exception:
+                    ok = False
+            out[rid] = ok
+        return out
+
     def ask(self, replica_id: str, batch_id: str, inputs: Any, timeout: float | None = None) -> Any:
         """One replica's signed proposal for ``batch_id`` (unverified), waiting at most
         ``timeout`` seconds; raises ``RayActorError`` / ``GetTimeoutError`` / the task's error."""

@@ -118,6 +118,14 @@ class ReplicaHost:
             return self.tamper(proposal, self.key)
         return proposal
 
+    def configure(self, router: Callable[[Any], Any], tamper: Tamper | None = None) -> str:
+        """Swap this replica's router (e.g. new gate weights) and tamper hook; same key."""
+        if not callable(router):
+            raise InvalidType(f"router is a {type(router).__name__}, not a callable",
+                              argument="router")
+        self.router, self.tamper = router, tamper
+        return self.replica_id
+
     def ping(self) -> str:
         return self.replica_id
 
