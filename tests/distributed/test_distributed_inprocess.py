@@ -143,7 +143,7 @@ def test_late_replicas_abstain_and_the_round_keeps_its_deadline():
     rnd2 = r.settle(logits(seed=1))
     assert all("still busy" in why for why in rnd2.abstained.values())
     time.sleep(0.7)  # they finish; then they answer in time only if fast enough
-    r.backend.host("replica-5").router = TopK(K)
+    r.backend.set_router("replica-5", TopK(K))
     rnd3 = r.settle(logits(seed=2))
     assert "replica-5" not in rnd3.abstained and "replica-5" in rnd3.voters
     r.backend.close()
@@ -171,6 +171,12 @@ def test_withheld_batch_can_be_asked_again_and_an_equivocator_is_caught():
     assert payloads[1]["equivocators"] == ["replica-3"]
     with pytest.raises(InvalidInput, match="already settled"):
         r.settle(x, batch_id="b-1")
+    r.settle(x, batch_id="b-2")
+    for i in (4, 5, 6):
+        r.backend.set_router(f"replica-{i}", Crashing(TopK(K)))
+    assert r.settle(x, batch_id="b-3").num_withheld == 256
+    with pytest.raises(InvalidInput, match="same inputs"):
+        r.settle(x[:10], batch_id="b-3")
 
 
 def test_retry_keeps_earlier_decisions_and_reports_only_new_ones():

@@ -24,6 +24,7 @@ dropped and an :class:`~openmoe_bft.distributed.proposals.EquivocationProof` is 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import time
@@ -147,6 +148,8 @@ class _Open:
 class DistributedRouter:
     """Settle batches of tokens by BFT consensus of replicas run by ``backend``.
 
+    One driver settles rounds one after another (an instance is not thread-safe).
+
     Parameters
     ----------
     backend:
@@ -227,6 +230,9 @@ class DistributedRouter:
         if prev is None and bid in self._settled:
             raise InvalidInput(f"batch {bid!r} was already settled with every token dispatched "
                                "(or is too old to re-ask); use a new batch id", argument="batch_id")
+        if prev is not None and prev.dispatched.shape[0] != t:
+            raise InvalidInput(f"batch {bid!r} had {prev.dispatched.shape[0]} tokens, now {t}: "
+                               "ask again with the same inputs", argument="inputs")
         replies = self.backend.propose(bid, inputs, deadline=self.deadline)
         t1 = time.perf_counter()
         if [r.replica_id for r in replies] != list(self.replica_ids):
@@ -294,9 +300,7 @@ class DistributedRouter:
         self._bookkeep(bid, prev, attempt, expert_ids, dispatched, accepted, proofs)
         timings = {"propose_s": t1 - t0, "verify_s": t2 - t1, "settle_s": t3 - t2,
                    "seal_s": t4 - t3, "round_s": t4 - t0}
-        object.__setattr__(rnd, "receipt", receipt)
-        object.__setattr__(rnd, "timings", timings)
-        return rnd
+        return dataclasses.replace(rnd, receipt=receipt, timings=timings)
 
     def run(self, batches: Iterable[Any], *, prefix: str | None = None) -> Iterator[BatchRound]:
         """Settle each batch of ``batches`` in turn (batch ids ``{prefix}-{i}``)."""
