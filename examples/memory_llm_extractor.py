@@ -49,7 +49,7 @@ base_url, model = os.environ.get("MEMORY_LLM_BASE_URL"), os.environ.get("MEMORY_
 server = None
 if not base_url:
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     base_url, model = f"http://127.0.0.1:{server.server_address[1]}/v1", "fake-model"
 
 try:

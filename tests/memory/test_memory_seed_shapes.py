@@ -135,6 +135,7 @@ def test_stats_shapes_and_measured_ratio():
 
 
 def test_module_reads_no_clock_or_randomness():
-    src = open(mem.__file__).read()
+    with open(mem.__file__) as fh:
+        src = fh.read()
     for forbidden in ("import random", "import time", "import datetime", "from datetime"):
         assert forbidden not in src

@@ -98,9 +98,8 @@ def dream(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run the consolidation pass with the default plug-ins."""
-    with _open(store, must_exist=True) as memory:
-        with _err.status("dreaming ..."):
-            stats = memory.dream(compact=not no_compact)
+    with _open(store, must_exist=True) as memory, _err.status("dreaming ..."):
+        stats = memory.dream(compact=not no_compact)
     if as_json:
         _echo(stats.to_dict())
         return

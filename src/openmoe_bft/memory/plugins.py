@@ -40,10 +40,9 @@ SLOT_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\bmy ([a-z]+) is "), None),
 )
 
-_MARKERS = frozenset(
-    "remember important deadline always never must allergic allergy favourite favorite "
-    "password birthday urgent critical prefer hate love".split()
-)
+_MARKER_TEXT = ("remember important deadline always never must allergic allergy favourite "
+                "favorite password birthday urgent critical prefer hate love")
+_MARKERS = frozenset(_MARKER_TEXT.split())
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,8 @@ class KeywordExtractor:
         return list(atoms.values()), used
 
 
-_SLOT_END = frozenset("last next today yesterday tomorrow ago since week month year".split())
+_SLOT_END_TEXT = "last next today yesterday tomorrow ago since week month year"
+_SLOT_END = frozenset(_SLOT_END_TEXT.split())
 
 
 def _slot_words(rest: str) -> str:

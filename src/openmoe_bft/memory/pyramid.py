@@ -672,21 +672,19 @@ class MemoryPyramid:
                             "SELECT superseded_id FROM mem_supersessions WHERE atom_id = ? "
                             "ORDER BY seq", (item_id,))],
                         "events": [{"id": e, "compacted": bool(c)} for e, c in events]}
-        if 2 in tiers:
-            if q("SELECT 1 FROM mem_scenarios WHERE id = ?", (item_id,)):
-                return {"tier": "L2", "id": item_id, "atoms": [r[0] for r in q(
-                    "SELECT atom_id FROM mem_scenario_atoms WHERE scenario_id = ? "
-                    "ORDER BY atom_id", (item_id,))]}
-        if 3 in tiers:
-            if q("SELECT 1 FROM mem_traits WHERE key = ?", (item_id,)):
-                return {"tier": "L3", "id": item_id,
-                        "scenarios": [r[0] for r in q(
-                            "SELECT scenario_id FROM mem_trait_evidence WHERE trait_key = ? "
-                            "ORDER BY scenario_id", (item_id,))],
-                        "history": [{"value": _unjson(v), "confidence": c,
-                                     "scenarios": json.loads(ev)} for v, c, ev in q(
-                            "SELECT value, confidence, evidence FROM mem_trait_history "
-                            "WHERE key = ? ORDER BY seq", (item_id,))]}
+        if 2 in tiers and q("SELECT 1 FROM mem_scenarios WHERE id = ?", (item_id,)):
+            return {"tier": "L2", "id": item_id, "atoms": [r[0] for r in q(
+                "SELECT atom_id FROM mem_scenario_atoms WHERE scenario_id = ? "
+                "ORDER BY atom_id", (item_id,))]}
+        if 3 in tiers and q("SELECT 1 FROM mem_traits WHERE key = ?", (item_id,)):
+            return {"tier": "L3", "id": item_id,
+                    "scenarios": [r[0] for r in q(
+                        "SELECT scenario_id FROM mem_trait_evidence WHERE trait_key = ? "
+                        "ORDER BY scenario_id", (item_id,))],
+                    "history": [{"value": _unjson(v), "confidence": c,
+                                 "scenarios": json.loads(ev)} for v, c, ev in q(
+                        "SELECT value, confidence, evidence FROM mem_trait_history "
+                        "WHERE key = ? ORDER BY seq", (item_id,))]}
         raise InvalidInput(f"no item {item_id!r} in this memory", argument="item_id")
 
     # -- measurement ----------------------------------------------------------------------------

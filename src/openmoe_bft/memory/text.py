@@ -33,8 +33,7 @@ _PIECE = re.compile(r"[^\W_]+|[^\w\s]|_")
 #: English function words and conversational filler. They are indexed (a query made
 #: only of them still works) but dropped from a query that has other words, and the
 #: default extractor does not keep them in facts.
-STOPWORDS = frozenset(
-    """
+_STOPWORDS_TEXT = """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing done down during
     each few for from further had has have having he her here hers herself him himself his
@@ -44,10 +43,11 @@ STOPWORDS = frozenset(
     through to too under until up very was we were what when where which while who whom
     why will with would you your yours yourself yourselves ok okay yes yeah sure thanks
     thank please hello hi hey well oh really actually right got get go going think
-    s t d ll m re ve can shall may might much many anything something everything said say says tell
+    s t d ll m re ve can shall may might much many anything something everything said say
+    says tell
     told noted understood see sounds good great fine
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 def words(text: str) -> list[str]:

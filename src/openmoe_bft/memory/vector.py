@@ -97,7 +97,7 @@ class VectorIndex:
         missing = sorted({t for _, t in items if t not in self._cache})
         for i in range(0, len(missing), 512):
             chunk = missing[i:i + 512]
-            for text, vec in zip(chunk, self._vectors(chunk)):
+            for text, vec in zip(chunk, self._vectors(chunk), strict=True):
                 self._cache[text] = vec
         live = {t for _, t in items}
         for text in [t for t in self._cache if t not in live]:
