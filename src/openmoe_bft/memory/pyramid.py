@@ -25,11 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..canonical import from_tagged, to_tagged
-from ..errors import InvalidInput, InvalidType
+from ..errors import InvalidInput, InvalidType, StoreError
 from ..store import Store
 from .index import FTS5Index, RecallIndex
 from .plugins import KeywordExtractor, TopicClusterer, TraitAggregator
@@ -68,7 +69,7 @@ def _unjson(text: str | None) -> Any:
 
 
 def _digest(ev: MemoryEvent) -> str:
-    blob = "\x1f".join((repr(ev.timestamp), ev.role, ev.content, _json(dict(ev.meta))))
+    blob = "\x1f".join((repr(float(ev.timestamp)), ev.role, ev.content, _json(dict(ev.meta))))
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -110,7 +111,15 @@ class MemoryPyramid:
                 f"expected a Store, a path or None, got {type(store).__name__}", argument="store"
             )
         self._store = store
-        store.migrate("memory", MIGRATIONS)
+        try:
+            store.migrate("memory", MIGRATIONS)
+        except sqlite3.OperationalError as exc:
+            if "fts5" not in str(exc):
+                raise StoreError(f"cannot set up the memory tables in {store.path!r}: {exc}") from exc
+            raise StoreError(
+                f"this Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5, "
+                "which the memory's recall index needs: use a Python whose sqlite3 has FTS5 "
+                "(python.org, conda and most Linux builds do)") from exc
         if tokenizer is None:  # whatever the store was measured with; "chars" for a new one
             rows = store.query("SELECT value FROM mem_config WHERE name = 'tokenizer'")
             if rows and not rows[0][0].startswith("custom:"):
@@ -589,7 +598,8 @@ class MemoryPyramid:
     def _traits_where(self, where: str, *, with_seq: bool = False) -> list[Any]:
         evidence: dict[str, list[str]] = {}
         for key, sid in self._store.query(
-            "SELECT trait_key, scenario_id FROM mem_trait_evidence ORDER BY scenario_id"
+            "SELECT e.trait_key, e.scenario_id FROM mem_traits JOIN mem_trait_evidence e "
+            f"ON e.trait_key = mem_traits.key WHERE {where} ORDER BY e.scenario_id"
         ):
             evidence.setdefault(key, []).append(sid)
         rows = self._store.query(
