@@ -106,3 +106,12 @@ def test_build_config_reads_flags_and_env(tmp_path, monkeypatch):
     assert cfg.token == TOKEN and cfg.allow_files and not cfg.allow_network
     assert cfg.paywall.prices == {"bft_quorum": 10, "settle_votes": 20, "robust_route": 20}
     assert cfg.store == str(tmp_path / "s.db") and not (tmp_path / "s.db").exists()
+
+
+def test_missing_x402_raises_missing_dependency(monkeypatch):
+    from openmoe_bft.errors import MissingDependency
+    from openmoe_bft.server.paywall import LocalFacilitator, Paywall, PaywallConfig
+
+    monkeypatch.setitem(sys.modules, "x402", None)
+    with pytest.raises(MissingDependency, match=r"openmoe-bft\[x402\]"):
+        Paywall(PaywallConfig(pay_to="0x" + "12" * 20), LocalFacilitator())

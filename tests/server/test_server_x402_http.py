@@ -189,3 +189,18 @@ def test_prepaid_calls_after_the_first_402_take_one_round_trip(url):
                 assert not res.is_error
     anyio.run(main)
     assert seen.count(402) == 1 and len(auth.settlements) == 3
+
+
+@pytest.mark.parametrize("body,needle", [
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"receipt_key",'
+     b'"name":"bft_quorum","arguments":{"num_nodes":4}}}', "repeats a key"),
+    (b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bft_quorum"},'
+     b'"params":{"name":"receipt_key"}}', "repeats a key"),
+    (b'[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"bft_quorum",'
+     b'"arguments":{"num_nodes":4}}}]', "batch"),
+])
+def test_ambiguous_bodies_are_refused_not_guessed(url, body, needle):
+    r = httpx.post(url, content=body, timeout=10, headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream"})
+    assert r.status_code == 400 and needle in r.json()["error"]["message"]

@@ -41,6 +41,9 @@ class Paywall:
 
     def __init__(self, config: PaywallConfig, facilitator: Any,
                  seal: Callable[..., Any] | None = None) -> None:
+        from ._deps import require_x402
+
+        require_x402()
         self.config = config
         self.facilitator = facilitator
         self._seal = seal

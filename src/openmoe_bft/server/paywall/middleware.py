@@ -23,6 +23,17 @@ __all__ = ["PaywallMiddleware"]
 _META_KEY = "x402/payment"
 
 
+class _Ambiguous(ValueError):
+    """A body the paywall will not guess about (duplicate keys, batched paid calls)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _Ambiguous("a JSON object repeats a key")
+    return dict(pairs)
+
+
 def _payment_from(headers: dict[bytes, bytes], params: dict[str, Any]) -> Any:
     """The PaymentPayload the request carries (None when it carries none); raises
     ValueError when one is there but cannot be decoded."""
@@ -58,7 +69,12 @@ class PaywallMiddleware:
             await self.app(scope, receive, send)
             return
         body, replay = await self._buffer(receive)
-        call = self._priced_call(body)
+        try:
+            call = self._priced_call(body)
+        except _Ambiguous as exc:
+            # parsers disagree on such bodies; the paywall must see what the server runs
+            await self._error(send, 400, -32600, f"refused: {exc}")
+            return
         if call is None:
             await self.app(scope, replay, send)
             return
@@ -113,7 +129,9 @@ class PaywallMiddleware:
 
     def _priced_call(self, body: bytes) -> tuple[Any, str, dict[str, Any]] | None:
         try:
-            msg = json.loads(body)
+            msg = json.loads(body, object_pairs_hook=_no_duplicates)
+        except _Ambiguous:
+            raise
         except ValueError:
             return None  # the MCP transport answers the parse error
         msgs = msg if isinstance(msg, list) else [msg]
@@ -123,8 +141,19 @@ class PaywallMiddleware:
             params = m.get("params") if isinstance(m.get("params"), dict) else {}
             name = params.get("name")
             if isinstance(name, str) and self.paywall.config.price_of(name) is not None:
+                if isinstance(msg, list):
+                    raise _Ambiguous("priced tools cannot be called in a JSON-RPC batch")
                 return m.get("id"), name, params
         return None
+
+    @staticmethod
+    async def _error(send: Any, status: int, code: int, message: str) -> None:
+        body = json.dumps({"jsonrpc": "2.0", "id": None,
+                           "error": {"code": code, "message": message}}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
     def _resource_url(self, scope: dict[str, Any], tool: str) -> str:
         headers = dict(scope["headers"])
