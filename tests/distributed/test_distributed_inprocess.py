@@ -55,6 +55,16 @@ def test_topk_ids_matches_argpartition_and_abstains_on_non_finite_rows():
         topk_ids(x, 65)
 
 
+@settings(max_examples=25)
+@given(st.sampled_from([1, 7, 4095, 4096, 4097, 9000]), st.sampled_from([3, 8, 64, 130]),
+       st.integers(1, 5), st.integers(0, 2**16))
+def test_topk_ids_equals_argpartition_across_chunk_boundaries(t, e, k, seed):
+    k = min(k, e)
+    x = np.random.default_rng(seed).standard_normal((t, e)).astype(np.float32)
+    ref = np.sort(np.argpartition(x, e - k, axis=1)[:, e - k:], axis=1)
+    assert (np.sort(topk_ids(x, k), axis=1) == ref).all()
+
+
 def test_honest_replicas_dispatch_every_token_to_the_clean_choice():
     x = logits()
     rnd = router([TopK(K)] * 4).settle(x)

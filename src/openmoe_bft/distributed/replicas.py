@@ -23,6 +23,7 @@ from .proposals import SignedProposal, sign_proposal
 __all__ = ["ReplicaHost", "TopK", "Tamper", "ids_dtype", "topk_ids"]
 
 Tamper = Callable[[SignedProposal, Ed25519Key], Any]
+_CHUNK = 4096
 
 
 def ids_dtype(num_experts: int) -> np.dtype:
@@ -38,8 +39,9 @@ def topk_ids(logits: Any, k: int) -> np.ndarray:
     order), in the smallest dtype that holds them; a token whose row is not finite
     gets a ``-1`` row (the replica abstains for it).
 
-    For small ``k`` this is ``k`` passes of ``argmax`` (about 3x faster than
-    ``argpartition`` at 64 experts); larger ``k`` uses ``argpartition``.
+    For small ``k`` this is ``k`` passes of ``argmax`` over cache-sized token chunks
+    (about 3x faster than ``argpartition`` at 64 experts); larger ``k`` uses
+    ``argpartition``.
     """
     x = np.asarray(logits)
     if x.ndim != 2 or x.dtype.kind != "f":
@@ -54,16 +56,21 @@ def topk_ids(logits: Any, k: int) -> np.ndarray:
     out = np.empty((t, k), dtype=ids_dtype(e))
     if k == e:
         out[:] = np.arange(e)
-    elif k <= 3:
-        rows = np.arange(t)
-        work = x
-        for j in range(k):
-            best = work.argmax(axis=1)
-            out[:, j] = best
-            if j + 1 < k:
-                if work is x:
-                    work = x.copy()
-                work[rows, best] = -np.inf
+    elif k <= 3:  # token chunks keep the masked copy in cache between argmax passes
+        rows = np.arange(min(t, _CHUNK))
+        buf = np.empty((min(t, _CHUNK), e), dtype=x.dtype) if k > 1 else None
+        for c0 in range(0, t, _CHUNK):
+            xc = x[c0:c0 + _CHUNK]
+            n = xc.shape[0]
+            best = xc.argmax(axis=1)
+            out[c0:c0 + n, 0] = best
+            if buf is not None:
+                work = buf[:n]
+                np.copyto(work, xc)
+                for j in range(1, k):
+                    work[rows[:n], best] = -np.inf
+                    best = work.argmax(axis=1)
+                    out[c0:c0 + n, j] = best
     else:
         out[:] = np.argpartition(x, e - k, axis=1)[:, e - k:]
     if finite is not None:
