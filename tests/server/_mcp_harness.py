@@ -55,8 +55,8 @@ async def mcp_session(url: str, auth=None, headers: dict | None = None):
     from mcp.client.streamable_http import streamable_http_client
 
     async with httpx2.AsyncClient(auth=auth, headers=headers or {},
-                                  timeout=httpx2.Timeout(30.0)) as http:
-        async with streamable_http_client(url, http_client=http) as streams:
-            async with ClientSession(streams[0], streams[1]) as session:
-                await session.initialize()
-                yield session
+                                  timeout=httpx2.Timeout(30.0)) as http, \
+            streamable_http_client(url, http_client=http) as streams, \
+            ClientSession(streams[0], streams[1]) as session:
+        await session.initialize()
+        yield session

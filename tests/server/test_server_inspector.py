@@ -37,10 +37,11 @@ def url():
                               "--method", "tools/list")
         except subprocess.TimeoutExpired:
             pytest.skip("the MCP Inspector could not be fetched in time (offline?)")
-        if probe.returncode != 0 and not probe.stdout.strip().startswith("{"):
-            if any(s in probe.stderr for s in ("ENOTFOUND", "ETIMEDOUT", "EAI_AGAIN", "E404",
-                                               "ECONNREFUSED", "network", "npm error")):
-                pytest.skip(f"the MCP Inspector could not be fetched: {probe.stderr[-300:]}")
+        offline = ("ENOTFOUND", "ETIMEDOUT", "EAI_AGAIN", "E404", "ECONNREFUSED", "network",
+                   "npm error")
+        if probe.returncode != 0 and not probe.stdout.strip().startswith("{") \
+                and any(s in probe.stderr for s in offline):
+            pytest.skip(f"the MCP Inspector could not be fetched: {probe.stderr[-300:]}")
         yield u, probe
 
 

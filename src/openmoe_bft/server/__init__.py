@@ -21,7 +21,11 @@ _EXPORTS = {
     "PaywallConfig": ".paywall", "LocalFacilitator": ".paywall", "Paywall": ".paywall",
     "sign_payment": ".paywall", "X402Auth": ".paywall",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "LocalFacilitator", "NotAllowed", "Paywall", "PaywallConfig", "ServerConfig", "ServerState",
+    "TOKEN_ENV", "TOOL_NAMES", "X402Auth", "build_app", "build_server", "is_loopback",
+    "running_server", "serve", "sign_payment",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .app import TOOL_NAMES, build_app, build_server
