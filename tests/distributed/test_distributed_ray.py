@@ -164,11 +164,11 @@ def test_a_restarted_actor_rejoins_with_its_key():
 
 
 def test_slow_actor_misses_the_deadline_and_the_round_goes_on(ray4):
-    be = ray4([TopK(K)] * 3 + [Slow(TopK(K), 1.5)])
+    be = ray4([TopK(K)] * 3 + [Slow(TopK(K), 2.0)])
     r = DistributedRouter(be, num_experts=E, k=K, deadline=0.3)
     t0 = time.perf_counter()
     rnd = r.settle(logits())
-    assert time.perf_counter() - t0 < 1.2
+    assert time.perf_counter() - t0 < 1.5  # the slow one would take 2 s
     assert rnd.num_dispatched == 2048
     assert "deadline" in rnd.abstained["replica-3"]
     again = r.settle(logits(seed=1))
