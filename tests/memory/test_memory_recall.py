@@ -170,3 +170,43 @@ def test_fts_hits_are_exactly_the_items_sharing_a_query_word(texts, query):
     assert got == expect
     if not content:
         assert got == {f"e{i}" for i, t in enumerate(texts) if overlap_score(query, t) > 0}
+
+
+_skewed = st.lists(
+    st.lists(st.sampled_from(["aa", "aa", "aa", "bb", "bb", "cc", "dd", "ee", "ff", "gg"]),
+             min_size=1, max_size=6).map(" ".join), min_size=1, max_size=40)
+
+
+@settings(max_examples=60)
+@given(texts=_skewed, query=st.lists(st.sampled_from(["aa", "bb", "cc", "dd", "ee", "zz"]),
+                                     min_size=1, max_size=4).map(" ".join),
+       k=st.integers(1, 6), tiers=st.sampled_from([None, ["L0"], ["L1"], ["L0", "L1"]]))
+def test_pruned_bm25_top_k_equals_the_full_query(texts, query, k, tiers):
+    from openmoe_bft.memory import FTS5Index
+
+    pruning = FTS5Index(prune_df=2, prune_ratio=1.5)
+    p = MemoryPyramid(index=pruning)
+    for i, t in enumerate(texts):
+        p.observe(MemoryEvent(f"e{i}", float(i), "user", t))
+    p._atoms = [Atom(f"a{i}", [], t, (i % 5) / 5, 1.0) for i, t in enumerate(texts[::2])]
+    got = p.recall(query, tiers=tiers, k=k)
+    p._index = FTS5Index(prune_df=None)
+    want = p.recall(query, tiers=tiers, k=k)
+    assert [(h.tier, h.id) for h in got] == [(h.tier, h.id) for h in want]
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], rel=1e-12)
+
+
+def test_pruning_is_used_when_it_can_be():
+    from openmoe_bft.memory import FTS5Index
+
+    index = FTS5Index(prune_df=10)
+    p = MemoryPyramid(index=index)
+    for i in range(60):
+        p.observe(MemoryEvent(f"c{i}", float(i), "user", f"common filler text number{i}"))
+    for i in range(5):
+        p.observe(MemoryEvent(f"r{i}", 100.0 + i, "user", f"common rare{i % 2} words"))
+    hits = p.recall("common rare0 rare1", k=3)
+    assert index.searches == {"pruned": 1, "full": 0}
+    assert {h.id for h in hits} <= {f"r{i}" for i in range(5)} and len(hits) == 3
+    p.recall("common", k=3)  # one word: nothing to prune
+    assert index.searches == {"pruned": 1, "full": 1}

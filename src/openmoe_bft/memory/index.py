@@ -9,6 +9,7 @@ than ``k`` pairs (all those tied with the k-th) so that tie-break is exact.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -17,7 +18,7 @@ from .text import STOPWORDS, words
 if TYPE_CHECKING:
     from .pyramid import MemoryPyramid
 
-__all__ = ["FTS5Index", "RecallIndex", "fts_match_expression"]
+__all__ = ["FTS5Index", "RecallIndex", "fts_match_expression", "query_terms"]
 
 
 @runtime_checkable
@@ -32,11 +33,8 @@ class RecallIndex(Protocol):
 def fts_match_expression(query: str) -> str | None:
     """The FTS5 MATCH expression for ``query``: its words OR-ed, stop words dropped
     when any other word remains; ``None`` when the query has no words."""
-    ws = list(dict.fromkeys(words(query)))
-    terms = [w for w in ws if w not in STOPWORDS] or ws
-    if not terms:
-        return None
-    return " OR ".join(f'"{t}"' for t in terms)
+    terms = query_terms(query)
+    return _or(terms) if terms else None
 
 
 class FTS5Index:
@@ -45,19 +43,45 @@ class FTS5Index:
     ``score`` is ``-bm25()`` (FTS5 reports lower-is-better). A term in more than
     half of the indexed items has almost no weight (FTS5 floors its IDF at 1e-6),
     which is BM25 working as intended.
+
+    Exact top-k with pruning: BM25 cost grows with the number of matching items, and a
+    query usually mixes rare and common words. When some words are common (in at least
+    ``prune_df`` items and ``prune_ratio`` times the rarest word's count), the items
+    holding a rare word are scored first (their full score: the rare words' query plus
+    ``(common) AND (rare)``, both summed by FTS5 over the same per-word IDFs). An item
+    holding only common words scores below ``(k1 + 1) * sum(IDF of the common words)``
+    (each BM25 term is below ``IDF * (k1 + 1)``); if the k-th candidate beats that
+    bound, no such item can enter the top k and the full query is skipped. Otherwise
+    the full query runs. Either way the result is the same as the full query's.
+    ``prune_df=None`` turns pruning off.
     """
 
     #: extra rows fetched beyond ``k`` so ties at the cut can be seen.
     pad = 8
+    #: FTS5's BM25 constant k1 (``fts5_aux.c``).
+    K1 = 1.2
+
+    def __init__(self, *, prune_df: int | None = 1000, prune_ratio: float = 4.0) -> None:
+        self.prune_df = prune_df
+        self.prune_ratio = prune_ratio
+        #: how many searches were answered by pruning / by the full query (diagnostics)
+        self.searches = {"pruned": 0, "full": 0}
 
     def search(
         self, memory: MemoryPyramid, query: str, k: int, tiers: Sequence[int]
     ) -> list[tuple[int, float]]:
-        expr = fts_match_expression(query)
-        if expr is None or k <= 0:
+        terms = query_terms(query)
+        if not terms or k <= 0:
             return []
         wanted = sorted(set(int(t) for t in tiers))
         tier_sql = "" if wanted == [0, 1, 2, 3] else f" AND (rowid & 3) IN ({','.join(map(str, wanted))})"
+        if self.prune_df is not None and len(terms) > 1:
+            pruned = self._pruned(memory, terms, k, tier_sql)
+            if pruned is not None:
+                self.searches["pruned"] += 1
+                return pruned
+        self.searches["full"] += 1
+        expr = _or(terms)
         limit = k + self.pad
         rows = memory.store.query(
             "SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ?"
@@ -70,3 +94,42 @@ class FTS5Index:
                 "SELECT rowid, bm25(mem_fts) AS r FROM mem_fts WHERE mem_fts MATCH ? "
                 f"AND (rowid & 3) != 0{tier_sql} AND r = ?", (expr, rows[k - 1][1]))
         return list({int(r): -float(s) for r, s in rows}.items())
+
+    def _pruned(self, memory: MemoryPyramid, terms: list[str], k: int,
+                tier_sql: str) -> list[tuple[int, float]] | None:
+        q = memory.store.query
+        df = {t: q("SELECT count(*) FROM mem_fts WHERE mem_fts MATCH ?", (_or([t]),))[0][0]
+              for t in terms}
+        floor = min(df.values())
+        common = [t for t in terms if df[t] >= max(self.prune_df or 0, self.prune_ratio * floor)]
+        rare = [t for t in terms if t not in common]
+        if not common or not rare:
+            return None
+        # an upper bound on the number of indexed items: their refs are seq * 4 + tier
+        n_rows = sum(q(f"SELECT coalesce(max(seq), 0) FROM {t}")[0][0] for t in
+                     ("mem_events", "mem_atoms", "mem_scenarios", "mem_traits"))
+        bound = (self.K1 + 1.0) * sum(
+            max(1e-6, math.log((n_rows - df[t] + 0.5) / (df[t] + 0.5))) for t in common)
+        scores = dict(q(f"SELECT rowid, bm25(mem_fts) FROM mem_fts WHERE mem_fts MATCH ?"
+                        f"{tier_sql}", (_or(rare),)))
+        scores.update(q(f"SELECT rowid, bm25(mem_fts) FROM mem_fts WHERE mem_fts MATCH ?"
+                        f"{tier_sql}", (f"({_or(common)}) AND ({_or(rare)})",)))
+        if len(scores) < k:
+            return None
+        ranked = sorted(((-s, r) for r, s in scores.items()), reverse=True)
+        kth = ranked[k - 1][0]
+        if not kth > bound * (1 + 1e-9):
+            return None
+        cut = max(k + self.pad, sum(1 for s, _ in ranked if s >= kth))
+        return [(int(r), float(s)) for s, r in ranked[:cut]]
+
+
+def query_terms(query: str) -> list[str]:
+    """The words a query searches for: its distinct words, stop words dropped when any
+    other word remains."""
+    ws = list(dict.fromkeys(words(query)))
+    return [w for w in ws if w not in STOPWORDS] or ws
+
+
+def _or(terms: list[str]) -> str:
+    return " OR ".join(f'"{t}"' for t in terms)
