@@ -19,6 +19,7 @@ crash of the scan.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import random
 import time
@@ -31,7 +32,11 @@ from .strategy import AttackStrategy
 from .targets import TargetError
 from .types import Attempt, Message, Probe, TargetResponse, Verdict
 
-__all__ = ["EngineSettings", "RateLimiter", "run_probes", "Job"]
+__all__ = ["EngineSettings", "RateLimiter", "run_probes", "Job", "WORKER"]
+
+#: The engine worker running the current probe (0..concurrency-1): targets use it to
+#: give each worker its own connection pool shard.
+WORKER: contextvars.ContextVar[int] = contextvars.ContextVar("red_team_worker", default=0)
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,12 @@ async def run_probes(target: Any, jobs: Sequence[Job], st: EngineSettings, *,
     out: list[Attempt | None] = [None] * len(jobs)
     limiter = RateLimiter(st.rate_limit)
 
-    async def worker() -> None:
+    configure = getattr(target, "configure_concurrency", None)
+    if configure is not None:
+        configure(min(st.concurrency, len(jobs)) or 1)
+
+    async def worker(n: int) -> None:
+        WORKER.set(n)
         while True:
             try:
                 i = queue.get_nowait()
@@ -190,7 +200,7 @@ async def run_probes(target: Any, jobs: Sequence[Job], st: EngineSettings, *,
             if on_attempt is not None:
                 on_attempt(attempt)
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(st.concurrency, len(jobs)))]
+    workers = [asyncio.create_task(worker(n)) for n in range(min(st.concurrency, len(jobs)))]
     try:
         await asyncio.gather(*workers)
     finally:

@@ -6,22 +6,27 @@
         report = scan(server.url)
 
 ``agent`` is ``"vulnerable"``, ``"hardened"`` (the builtin agents) or any
-``agent(messages, tools) -> {"content", "tool_calls"}`` callable. ``mode`` makes the
-server misbehave: ``"ok"``; ``"hang"`` (never answers until the server stops);
-``"500"`` (always HTTP 500); ``"flaky"`` (every other request is a 503); ``"garbage"``
-(HTTP 200 streaming non-JSON bytes in slow chunks); ``"endless"`` (a garbage stream
-that never ends). It binds 127.0.0.1 on a free port, serves from a daemon thread and
-stops on leaving the ``with`` block. Stdlib only.
+``agent(messages, tools) -> {"content", "tool_calls"}`` callable (called on the server's
+event loop: keep it quick). ``mode`` makes the server misbehave: ``"ok"``; ``"hang"``
+(never answers until the server stops); ``"500"`` (always HTTP 500); ``"flaky"`` (every
+other request is a 503); ``"garbage"`` (HTTP 200 streaming non-JSON bytes in slow
+chunks); ``"endless"`` (a garbage stream that never ends).
+
+It binds 127.0.0.1 on a free port and serves HTTP/1.1 keep-alive from an asyncio loop in
+a daemon thread (one thread, however many connections: latency is an ``asyncio.sleep``,
+so 32 concurrent clients cost no thread switching), and stops on leaving the ``with``
+block. Stdlib only. ``python -m openmoe_bft.red_team.testing [agent] [latency] [mode]``
+serves from the command line and prints the URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..errors import InvalidInput
@@ -29,91 +34,38 @@ from ..errors import InvalidInput
 __all__ = ["FakeChatServer", "MODES"]
 
 MODES = ("ok", "hang", "500", "flaky", "garbage", "endless")
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+            503: "Service Unavailable"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+async def _read_request(reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
+    """One HTTP/1.1 request (request line, headers, Content-Length body); None at EOF."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip() or 0)
+    try:
+        body = await reader.readexactly(length) if length else b""
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return lines[0], body
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
 
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-def _handler(owner: FakeChatServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
-
-        def log_message(self, *args: Any) -> None:  # keep test output clean
-            pass
-
-        def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:  # noqa: N802 - http.server naming
-            length = int(self.headers.get("Content-Length", "0") or 0)
-            raw = self.rfile.read(length)
-            n = owner._count()
-            if owner.latency:
-                time.sleep(owner.latency)
-            mode = owner.mode
-            if mode == "hang":
-                owner._stop.wait()
-                return
-            if mode == "500" or (mode == "flaky" and n % 2 == 0):
-                self._send(500 if mode == "500" else 503, b'{"error": "internal error"}')
-                return
-            if mode in ("garbage", "endless"):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                chunks = 0
-                try:
-                    while mode == "endless" or chunks < 5:
-                        junk = os.urandom(64).hex().encode() + b"\xff\xfe{{"
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(junk), junk))
-                        self.wfile.flush()
-                        chunks += 1
-                        if owner._stop.wait(0.01):
-                            return
-                    self.wfile.write(b"0\r\n\r\n")
-                except OSError:
-                    pass
-                return
-            try:
-                body = json.loads(raw)
-                messages = body["messages"]
-            except (ValueError, KeyError, TypeError):
-                self._send(400, b'{"error": "expected a chat-completions request"}')
-                return
-            out = owner.agent(messages, body.get("tools"))
-            msg: dict[str, Any] = {"role": "assistant", "content": out.get("content", "")}
-            if out.get("tool_calls"):
-                msg["tool_calls"] = [
-                    {"id": f"call_{i}", "type": "function", **c} if "function" in c else c
-                    for i, c in enumerate(out["tool_calls"])]
-            self._send(200, json.dumps({
-                "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0,
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": msg,
-                             "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
-            }).encode())
-
-    return Handler
+def _response(status: int, body: bytes) -> bytes:
+    return (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: keep-alive\r\n\r\n").encode() + body
 
 
 class FakeChatServer:
     """See the module docstring. ``url`` is ``http://127.0.0.1:PORT/v1``; ``requests``
-    counts the requests served."""
+    counts the requests received."""
 
     def __init__(self, agent: str | Callable[..., Mapping[str, Any]] = "vulnerable", *,
                  latency: float = 0.0, mode: str = "ok", system_prompt: str | None = None,
@@ -141,40 +93,132 @@ class FakeChatServer:
         self.mode = mode
         self.port = port
         self.requests = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-
-    def _count(self) -> int:
-        with self._lock:
-            self.requests += 1
-            return self.requests
+        self._stopping: asyncio.Event | None = None
+        self._bound = 0
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._thread is None:
             raise InvalidInput("the server is not running: use it in a with block or start()")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self._bound}/v1"
+
+    # -- serving --------------------------------------------------------------------------
+    def _answer(self, body: bytes, n: int) -> bytes:
+        try:
+            req = json.loads(body)
+            messages = req["messages"]
+        except (ValueError, KeyError, TypeError):
+            return _response(400, b'{"error": "expected a chat-completions request"}')
+        out = self.agent(messages, req.get("tools"))
+        msg: dict[str, Any] = {"role": "assistant", "content": out.get("content", "")}
+        if out.get("tool_calls"):
+            msg["tool_calls"] = [{"id": f"call_{i}", "type": "function", **c}
+                                 if "function" in c else c
+                                 for i, c in enumerate(out["tool_calls"])]
+        return _response(200, json.dumps({
+            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": 0,
+            "model": req.get("model", "fake"),
+            "choices": [{"index": 0, "message": msg,
+                         "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}],
+        }).encode())
+
+    async def _garbage(self, writer: asyncio.StreamWriter) -> None:
+        assert self._stopping is not None
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        chunks = 0
+        while self.mode == "endless" or chunks < 5:
+            junk = os.urandom(64).hex().encode() + b"\xff\xfe{{"
+            writer.write(b"%x\r\n%s\r\n" % (len(junk), junk))
+            await writer.drain()
+            chunks += 1
+            await asyncio.sleep(0.01)
+        writer.write(b"0\r\n\r\n")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        assert self._stopping is not None
+        try:
+            while True:
+                req = await _read_request(reader)
+                if req is None:
+                    return
+                self.requests += 1
+                n = self.requests
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                if not req[0].startswith("POST "):
+                    writer.write(_response(404, b'{"error": "POST /v1/chat/completions"}'))
+                elif self.mode == "hang":
+                    await self._stopping.wait()
+                    return
+                elif self.mode == "500" or (self.mode == "flaky" and n % 2 == 0):
+                    status = 500 if self.mode == "500" else 503
+                    writer.write(_response(status, b'{"error": "internal error"}'))
+                elif self.mode in ("garbage", "endless"):
+                    await self._garbage(writer)
+                    return
+                else:
+                    writer.write(self._answer(req[1], n))
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
 
     def start(self) -> FakeChatServer:
-        self._stop.clear()
-        self._server = _Server(("127.0.0.1", self.port), _handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="fake-chat-server", daemon=True)
+        ready = threading.Event()
+        error: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            self._stopping = asyncio.Event()
+
+            async def main() -> None:
+                try:
+                    server = await asyncio.start_server(self._serve, "127.0.0.1", self.port,
+                                                        backlog=256)
+                except OSError as exc:
+                    error.append(exc)
+                    ready.set()
+                    return
+                self._bound = server.sockets[0].getsockname()[1]
+                ready.set()
+                assert self._stopping is not None
+                async with server:
+                    await self._stopping.wait()
+                    server.close()
+                    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                    for t in tasks:
+                        t.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+
+            try:
+                loop.run_until_complete(main())
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-chat-server", daemon=True)
         self._thread.start()
+        ready.wait(10)
+        if error:
+            self._thread = None
+            raise InvalidInput(f"cannot bind 127.0.0.1:{self.port}: {error[0]}", argument="port")
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._loop is not None and self._stopping is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._stopping.set)
+            except RuntimeError:  # loop already closed
+                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._loop = None
 
     def __enter__(self) -> FakeChatServer:
         return self.start()
