@@ -60,9 +60,10 @@ class RayBackend:
         Ray restarts a killed or crashed actor this many times (``-1``: forever);
         a restarted actor rejoins with the same key. Default 0.
     actor_options:
-        Extra ``.options(...)`` for every actor (e.g. ``resources``,
-        ``scheduling_strategy`` to spread replicas across nodes). Actors take
-        ``num_cpus=0`` by default so many fit on a small machine.
+        Extra ``.options(...)`` for every actor. Actors take ``num_cpus=0`` by default so
+        many fit on a small machine. On a cluster (``ray.init(address="auto")`` before
+        building the backend), ``{"scheduling_strategy": "SPREAD"}`` puts replicas on
+        different nodes — what makes their failures independent.
     ray_init:
         Keyword arguments for ``ray.init`` when Ray is not running yet (default: a
         local cluster on this machine, no dashboard). The backend then shuts Ray down
