@@ -132,7 +132,7 @@ def test_default_orchestrator_probe_for_replaces_our_probes():
     assert isinstance(rep, RedTeamReport)
     assert (rep.total, rep.succeeded, rep.defended) == (8, 3, 5)
     assert rep.by_severity == {"critical": 3}
-    assert rep.critical_findings == ("RT-IDOR-BOLA", "RT-BFLA", "RT-DATA-EXFIL")
+    assert rep.critical_findings == ["RT-IDOR-BOLA", "RT-BFLA", "RT-DATA-EXFIL"]
     ev = orch.to_a2a_evidence(rep)["metadata"]["redTeamReport"]
     assert {"targetId", "total", "succeeded", "riskScore", "bySeverity",
             "criticalFindings"} <= set(ev)
@@ -153,6 +153,7 @@ def test_run_order_is_deterministic_and_follows_registration(vulnerable_url):
 def test_empty_report_scores_one():
     rep = RedTeamOrchestrator().report([])
     assert rep.risk_score == 1.0 and rep.total == 0
+    assert rep.results == [] and rep.critical_findings == [] and rep.by_severity == {}
 
 
 def _results(sevs, landed):
@@ -191,3 +192,24 @@ def test_a_landed_critical_costs_more_than_a_landed_low(others):
     crit = orch.report(_results(sevs, [True, False] + [False] * len(others))).risk_score
     low = orch.report(_results(sevs, [False, True] + [False] * len(others))).risk_score
     assert crit < low
+
+
+def test_importing_the_package_pulls_in_no_optional_dependency():
+    import subprocess
+    import sys
+
+    code = ("import sys, openmoe_bft.red_team as rt; rt.STRATEGIES[0].probes(); "
+            "print(sorted(m for m in ('httpx', 'a2a', 'mcp', 'x402', 'ray', 'torch') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_report_to_dict_is_json_serialisable_for_the_mcp_tool():
+    import json
+
+    rep = default_orchestrator().report(default_orchestrator().run("builtin:vulnerable",
+                                                                   strategies=["RT-BFLA"]))
+    again = json.loads(json.dumps(rep.to_dict()))
+    assert again["results"][0]["attempts"][0]["verdict"]["method"] == "tool_authz"

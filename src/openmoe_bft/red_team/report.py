@@ -56,9 +56,9 @@ class RedTeamReport:
     succeeded: int
     defended: int
     by_severity: Mapping[str, int]
-    critical_findings: tuple[str, ...]
+    critical_findings: list[str]
     risk_score: float
-    results: tuple[AttackResult, ...]
+    results: list[AttackResult]
     inconclusive: int = 0
     probes: int = 0
     probes_landed: int = 0
@@ -182,7 +182,7 @@ class RedTeamReport:
 def build_report(results: Sequence[AttackResult], *, target_id: str | None = None,
                  duration_s: float = 0.0, seed: int = 0,
                  meta: Mapping[str, Any] | None = None) -> RedTeamReport:
-    results = tuple(results)
+    results = list(results)
     tid = target_id or (results[0].target_id if results else "unknown")
     landed = [r for r in results if r.succeeded]
     by_sev = {s: n for s in VALID_SEVERITIES if (n := sum(r.severity == s for r in landed))}
@@ -190,7 +190,7 @@ def build_report(results: Sequence[AttackResult], *, target_id: str | None = Non
     return RedTeamReport(
         target_id=tid, total=len(results), succeeded=len(landed),
         defended=sum(r.status == "defended" for r in results), by_severity=by_sev,
-        critical_findings=tuple(r.strategy_id for r in landed if r.severity == "critical"),
+        critical_findings=[r.strategy_id for r in landed if r.severity == "critical"],
         risk_score=risk_score(results), results=results,
         inconclusive=sum(not r.conclusive for r in results),
         probes=len(attempts) or len(results),
