@@ -163,12 +163,16 @@ def main() -> None:
         for i in range(a.rounds):  # paired rounds, order alternating (AB, BA, ...)
             for step in ((run_base, run_ours) if i % 2 == 0 else (run_ours, run_base)):
                 step()
-        free = anyio.run(_measure, f"http://127.0.0.1:{p_ours}/mcp", "bft_quorum",
-                         {"num_nodes": 7}, a.paid_calls, 1, bearer)
-        auth = X402Auth(payer, token=TOKEN)
-        paid = anyio.run(_measure, f"http://127.0.0.1:{p_paid}/mcp", "bft_quorum",
-                         {"num_nodes": 7}, a.paid_calls, 1, {}, auth)
-        assert len(auth.settlements) == a.paid_calls + 20 + a.paid_calls  # warm-up + seq + conc
+        frees, paids = [], []
+        for _ in range(3):  # paid vs free on the same build, alternating
+            frees.append(anyio.run(_measure, f"http://127.0.0.1:{p_ours}/mcp", "bft_quorum",
+                                   {"num_nodes": 7}, a.paid_calls, 1, bearer))
+            auth = X402Auth(payer, token=TOKEN)
+            paids.append(anyio.run(_measure, f"http://127.0.0.1:{p_paid}/mcp", "bft_quorum",
+                                   {"num_nodes": 7}, a.paid_calls, 1, {}, auth))
+            assert len(auth.settlements) == 2 * a.paid_calls + 20  # warm-up + seq + conc
+        free = {k: _median(frees, k) for k in ("seq_calls_per_s", "p50_ms", "p99_ms")}
+        paid = {k: _median(paids, k) for k in ("seq_calls_per_s", "p50_ms", "p99_ms")}
     finally:
         for p in procs:
             p.terminate()

@@ -29,7 +29,8 @@ def _uvicorn_server(config: ServerConfig, app: Any) -> Any:
 
     return uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
                                          log_level=config.log_level.lower(),
-                                         access_log=False, lifespan="on"))
+                                         access_log=False, lifespan="on",
+                                         timeout_graceful_shutdown=5))
 
 
 def serve(config: ServerConfig | None = None, **build_kw: Any) -> None:
@@ -38,7 +39,10 @@ def serve(config: ServerConfig | None = None, **build_kw: Any) -> None:
 
     config = (config or ServerConfig()).check()
     app = build_app(config, **build_kw)
-    _uvicorn_server(config, app).run()
+    try:
+        _uvicorn_server(config, app).run()
+    finally:
+        app.state.openmoe.close()
 
 
 @contextlib.contextmanager
