@@ -52,7 +52,9 @@ class FTS5Index:
     holding only common words scores below ``(k1 + 1) * sum(IDF of the common words)``
     (each BM25 term is below ``IDF * (k1 + 1)``); if the k-th candidate beats that
     bound, no such item can enter the top k and the full query is skipped. Otherwise
-    the full query runs. Either way the result is the same as the full query's.
+    the full query runs. Either way the top k are the full query's, with the same
+    scores up to floating-point summation order (~1e-15 relative: FTS5 adds the words'
+    terms in query order), so only items tied to that precision may swap places.
     ``prune_df=None`` turns pruning off.
     """
 
@@ -98,10 +100,17 @@ class FTS5Index:
     def _pruned(self, memory: MemoryPyramid, terms: list[str], k: int,
                 tier_sql: str) -> list[tuple[int, float]] | None:
         q = memory.store.query
-        df = {t: q("SELECT count(*) FROM mem_fts WHERE mem_fts MATCH ?", (_or([t]),))[0][0]
-              for t in terms}
+        cap = int(self.prune_df or 0)
+        # counts capped at prune_df first: a rare word's count is all that is needed of it
+        df = {t: q("SELECT count(*) FROM (SELECT 1 FROM mem_fts WHERE mem_fts MATCH ? LIMIT ?)",
+                   (_or([t]), cap))[0][0] for t in terms}
+        if max(df.values()) < cap:
+            return None  # no common word
+        for t in terms:
+            if df[t] >= cap:
+                df[t] = q("SELECT count(*) FROM mem_fts WHERE mem_fts MATCH ?", (_or([t]),))[0][0]
         floor = min(df.values())
-        common = [t for t in terms if df[t] >= max(self.prune_df or 0, self.prune_ratio * floor)]
+        common = [t for t in terms if df[t] >= max(cap, self.prune_ratio * floor)]
         rare = [t for t in terms if t not in common]
         if not common or not rare:
             return None
