@@ -2,6 +2,7 @@
 
 import pytest
 
+import openmoe_bft.red_team.registry as registry_mod
 from openmoe_bft.errors import InvalidInput, InvalidType
 from openmoe_bft.red_team import (
     AttackStrategy,
@@ -12,7 +13,6 @@ from openmoe_bft.red_team import (
     make_canary,
     scan,
 )
-import openmoe_bft.red_team.registry as registry_mod
 from openmoe_bft.red_team.builtin import hardened_agent, vulnerable_agent
 
 
@@ -126,3 +126,40 @@ def test_failing_attacker_is_an_error_not_a_crash():
 
     rep = scan("builtin:hardened", strategies=["RT-REDTEAM-LLM"], context={"attacker": attacker})
     assert rep.inconclusive == 1 and "quota" in rep.attempts[0].error
+
+
+def test_progress_reports_every_probe_in_order():
+    seen = []
+    rep = scan("builtin:hardened", strategies=["RT-BFLA", "RT-CRESCENDO"],
+               progress=lambda done, total, attempt: seen.append((done, total, attempt.probe_id)))
+    assert [d for d, _, _ in seen] == list(range(1, rep.probes + 1))
+    assert {t for _, t, _ in seen} == {rep.probes} == {10}
+    assert sorted(p for _, _, p in seen) == sorted(a.probe_id for a in rep.attempts)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25)
+@given(st.lists(st.sampled_from(["text", "dict", "raise", "none", "int", "tool", "leak"]),
+                min_size=1, max_size=20))
+def test_any_target_behaviour_is_recorded_never_raised(behaviours):
+    """Whatever a target does on each call, the scan finishes and records every probe."""
+    calls = iter(behaviours * 100)
+
+    def target(messages, tools=None):
+        kind = next(calls)
+        if kind == "raise":
+            raise ValueError("boom")
+        return {"text": "fine", "dict": {"content": "ok"}, "none": None, "int": 7,
+                "tool": {"content": "", "tool_calls": [{"function": {
+                    "name": "delete_user", "arguments": "{not json"}}]},
+                "leak": "KW-90417735"}[kind]
+
+    rep = scan(target, strategies=["RT-BFLA", "RT-BARGE-IN", "RT-PROMPT-SEND"], retries=1,
+               backoff=0, concurrency=4, context={"canaries": ["KW-90417735"]})
+    assert rep.probes == 6 + 7 + 8
+    assert {a.outcome for a in rep.attempts} <= {"landed", "defended", "error"}
+    assert rep.total == rep.succeeded + rep.defended + rep.inconclusive
+    assert (rep.risk_score == 1.0) == (rep.succeeded == 0)

@@ -13,6 +13,7 @@ from openmoe_bft.red_team import read_log, replay, scan, to_a2a_evidence
 from openmoe_bft.red_team.builtin import BUILTIN_CANARY
 from openmoe_bft.red_team.testing import FakeChatServer
 
+pytest.importorskip("httpx")
 CTX = {"canaries": [BUILTIN_CANARY]}
 
 

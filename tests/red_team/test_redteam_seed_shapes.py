@@ -158,7 +158,7 @@ def test_empty_report_scores_one():
 
 def _results(sevs, landed):
     return [AttackResult(f"S{i}", "t", ok, sev, {}, 0.0) for i, (sev, ok) in
-            enumerate(zip(sevs, landed))]
+            enumerate(zip(sevs, landed, strict=True))]
 
 
 sev_lists = st.lists(st.sampled_from(VALID_SEVERITIES), min_size=1, max_size=12)

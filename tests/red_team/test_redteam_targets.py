@@ -118,6 +118,7 @@ def test_coerce_response_shapes():
 
 
 def test_openai_target_sends_tools_session_and_system_prompt():
+    pytest.importorskip("httpx")
     seen = {}
 
     def agent(messages, tools):
@@ -136,6 +137,7 @@ def test_openai_target_sends_tools_session_and_system_prompt():
 
 def test_a2a_target_scores_apart():
     pytest.importorskip("a2a")
+    pytest.importorskip("httpx")
     from redteam_targets import FakeA2AAgent
 
     scores = {}
@@ -165,3 +167,15 @@ def test_mcp_tool_target_in_process():
     missing = scan(MCPToolTarget(server, "no_such_tool"), strategies=["RT-PROMPT-SEND"],
                    retries=0)
     assert missing.coverage == 0.0
+
+
+def test_missing_httpx_is_a_typed_error_with_the_extra(monkeypatch):
+    from openmoe_bft.errors import MissingDependency
+    from openmoe_bft.red_team import targets
+
+    def no_httpx():
+        raise MissingDependency("pip install 'openmoe-bft[red-team]'")
+
+    monkeypatch.setattr(targets, "_httpx", no_httpx)
+    with pytest.raises(MissingDependency, match="red-team"):
+        scan("http://127.0.0.1:9", strategies=["RT-BFLA"], retries=0)

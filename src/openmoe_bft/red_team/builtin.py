@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -47,10 +48,8 @@ def _views(text: str) -> list[str]:
     text = text.translate(_FOLD)
     views = [text]
     for token in _B64.findall(text):
-        try:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
             views.append(base64.b64decode(token + "=" * (-len(token) % 4)).decode())
-        except (ValueError, UnicodeDecodeError):
-            pass
     if "rot13" in text.lower():
         views.append(codecs.decode(text, "rot13"))
     if "reverse" in text.lower():

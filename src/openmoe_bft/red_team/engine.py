@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MissingDependency
 from .strategy import AttackStrategy
 from .targets import TargetError
 from .types import Attempt, Message, Probe, TargetResponse, Verdict
@@ -108,6 +108,8 @@ async def _call(target: Any, messages: Sequence[Message], probe: Probe, st: Engi
             return resp, "ok", None, attempt
         except asyncio.TimeoutError:
             error, outcome = f"no answer within {st.timeout:g} s", "timeout"
+        except MissingDependency:
+            raise  # a missing extra is the operator's to fix, not a target failure
         except TargetError as exc:
             error, outcome = str(exc), "error"
             if not exc.retryable:

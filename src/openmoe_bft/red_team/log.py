@@ -55,7 +55,7 @@ class ScanLog:
 def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """The records of a scan log, in order (a torn last line is skipped)."""
     try:
-        fh = Path(path).open(encoding="utf-8")
+        fh = Path(path).open(encoding="utf-8")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise InvalidInput(f"cannot read the scan log {str(path)!r}: {exc.strerror}",
                            argument="path") from None

@@ -162,7 +162,7 @@ class CallableTarget:
         self.canaries = tuple(canaries)
         self.system_prompt = system_prompt
         self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-            getattr(fn, "__call__", None))
+            type(fn).__call__) if not inspect.isroutine(fn) else inspect.iscoroutinefunction(fn)
         try:
             self._takes_tools = "tools" in inspect.signature(fn).parameters
         except (TypeError, ValueError):
@@ -207,6 +207,15 @@ class CallableTarget:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _httpx() -> Any:
+    try:
+        import httpx
+    except ImportError as exc:
+        raise MissingDependency("OpenAI-compatible HTTP targets need httpx: pip install "
+                                "'openmoe-bft[red-team]'") from exc
+    return httpx
 
 
 def _chat_url(url: str) -> str:
@@ -257,8 +266,7 @@ class OpenAIChatTarget:
         if not self._clients:
             import ssl
 
-            import httpx
-
+            httpx = _httpx()
             shards = min(8, self.max_connections)
             per = -(-self.max_connections // shards)
             limits = httpx.Limits(max_connections=per, max_keepalive_connections=per)
@@ -286,8 +294,7 @@ class OpenAIChatTarget:
 
     async def send(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
                    session: Mapping[str, Any] | None = None) -> TargetResponse:
-        import httpx
-
+        httpx = _httpx()
         try:
             async with self._http().stream("POST", self.url,
                                            json=self.body(messages, tools, session)) as r:

@@ -22,6 +22,7 @@ serves from the command line and prints the URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -211,10 +212,8 @@ class FakeChatServer:
 
     def stop(self) -> None:
         if self._loop is not None and self._stopping is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
                 self._loop.call_soon_threadsafe(self._stopping.set)
-            except RuntimeError:  # loop already closed
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "VALID_CATEGORIES",
@@ -120,7 +120,7 @@ class Verdict:
 
 Detector = Callable[[TargetResponse], Verdict]
 #: An adaptive probe's next user turn from the conversation so far (``None`` stops).
-NextTurn = Callable[[Sequence[Message]], Union[str, None, Awaitable[Union[str, None]]]]
+NextTurn = Callable[[Sequence[Message]], str | None | Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
