@@ -166,3 +166,13 @@ def test_red_team_scan_builtin_targets_and_refusals(state):
         T.red_team_scan(state, "http://127.0.0.1:9/agent")
     with pytest.raises(InvalidInput):
         T.red_team_scan(state, "os:system")
+
+
+def test_get_receipt_resolves_ids_from_the_server_chain(state):
+    a = T.append_receipt(state, {"n": 1})
+    b = T.append_receipt(state, {"n": 2})
+    got = T.get_receipt(state, b["receipt"]["receipt_id"])
+    assert got["seq"] == 1 and got["receipt"] == b["receipt"]
+    assert T.get_receipt(state, a["receipt"]["receipt_id"])["seq"] == 0
+    with pytest.raises(InvalidInput, match="no receipt"):
+        T.get_receipt(state, "0" * 64)

@@ -103,6 +103,10 @@ def test_a_paid_call_runs_and_its_receipt_is_an_x402receipt(url):
     key = httpx.get(url.rsplit("/mcp", 1)[0] + "/receipt-key", timeout=5).json()
     verdict = by_id(5).validate(receipt, keys=[load_verifier(key["public_key_pem"].encode())])
     assert verdict.status == "valid", verdict.reason
+    # the id alone resolves to the same sealed receipt on the server
+    looked_up = call(url, X402Auth(None, token=TOKEN), "get_receipt",
+                     {"receipt_id": settled.extra["receiptId"]})
+    assert looked_up.structured_content["receipt"] == receipt
 
 
 def test_over_budget_is_not_paid(url):

@@ -19,7 +19,7 @@ __all__ = ["build_server", "build_app", "TOOL_NAMES"]
 
 TOOL_NAMES = ("evaluate_eu_ai_act", "validate_agent_card", "red_team_scan", "bft_quorum",
               "settle_votes", "robust_route", "verify_receipts", "append_receipt", "receipt_key",
-              "mcp_attestation")
+              "mcp_attestation", "get_receipt")
 
 
 def _require_mcp() -> None:
@@ -145,6 +145,14 @@ def build_server(config: ServerConfig | None = None, *, state: ServerState | Non
     ) -> S.AppendOut:
         """Seal a payload as the next signed receipt of the server's audit chain."""
         return S.AppendOut(**run(T.append_receipt, payload, trace_id=trace_id))
+
+    @server.tool(annotations=ro)
+    def get_receipt(
+        receipt_id: Annotated[str, Field(min_length=1, max_length=128, description=(
+            "A receipt id (e.g. the x402Receipt id of a paid call)."))],
+    ) -> S.AppendOut:
+        """A receipt of the server's audit chain by id, to verify offline with receipt_key."""
+        return S.AppendOut(**run(T.get_receipt, receipt_id))
 
     @server.tool(annotations=ro)
     async def receipt_key() -> S.KeyOut:

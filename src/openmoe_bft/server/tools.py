@@ -27,6 +27,7 @@ __all__ = [
     "append_receipt",
     "receipt_key_info",
     "mcp_attestation",
+    "get_receipt",
 ]
 
 _MAX_EXPORT_CHARS = 4 * 1024 * 1024
@@ -184,6 +185,18 @@ def append_receipt(state: Any, payload: Any, trace_id: str = "") -> dict[str, An
     receipt = state.append(payload, trace_id=trace_id)
     return {"receipt": receipt.to_dict(), "seq": len(state.chain) - 1,
             "key_id": state.receipt_key.key_id}
+
+
+def get_receipt(state: Any, receipt_id: str) -> dict[str, Any]:
+    """The receipt with ``receipt_id`` from the server's chain (e.g. a sealed x402
+    payment named by an ``x402Receipt`` id), with its sequence number and key id."""
+    if not isinstance(receipt_id, str) or not receipt_id:
+        raise InvalidType("receipt_id must be a non-empty string", argument="receipt_id")
+    for seq, receipt in enumerate(state.chain.iter_receipts()):
+        if receipt.receipt_id == receipt_id:
+            return {"receipt": receipt.to_dict(), "seq": seq, "key_id": state.receipt_key.key_id}
+    raise InvalidInput(f"no receipt {receipt_id[:80]!r} in this server's chain",
+                       argument="receipt_id")
 
 
 def verify_receipts(state: Any, public_keys: Sequence[str], export: str | None = None,
