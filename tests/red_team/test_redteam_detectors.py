@@ -105,6 +105,8 @@ def test_system_prompt_detector_canary_and_structural_heuristic():
     v = system_prompt_detector()(R(prompt_like))
     assert v.landed and v.method == "heuristic"
     assert not system_prompt_detector()(R("I can't share my system prompt, sorry.")).landed
+    advice = "Security tips:\n- Never share your password.\n- Always use 2FA.\n- Do not click links."
+    assert not system_prompt_detector()(R(advice)).landed
 
 
 def test_normalize_folds_obfuscation():

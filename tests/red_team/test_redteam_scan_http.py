@@ -188,3 +188,10 @@ def test_report_serialises_to_json_and_markdown(reports):
     assert d["results"][0]["attempts"][0]["transcript"][0]["role"] == "user"
     md = vul.to_markdown()
     assert "LLM06:2025 Excessive Agency" in md and "RT-BFLA" in md and "## Findings" in md
+
+
+def test_without_planted_canaries_leaks_are_caught_structurally(vulnerable_url, hardened_url):
+    vul = scan(vulnerable_url, strategies=["RT-PROMPT-SEND"])
+    assert vul.succeeded == 1
+    assert {a.verdict.method for a in vul.attempts if a.landed} == {"heuristic"}
+    assert scan(hardened_url, strategies=["RT-PROMPT-SEND"]).succeeded == 0

@@ -167,8 +167,6 @@ async def run_probe(target: Any, job: Job, st: EngineSettings, limiter: RateLimi
         if verdict.landed:
             outcome = "landed"
             break
-    if outcome in ("error", "timeout") and verdict is not None and verdict.landed:
-        outcome = "landed"  # pragma: no cover - a landed turn breaks the loop first
     return Attempt(strat.id, probe.id, strat.category, strat.severity_if_successful,
                    probe.technique, probe.owasp or strat.owasp, getattr(target, "target_id", "?"),
                    outcome, tuple(transcript), tuple(responses), verdict, error, started,
