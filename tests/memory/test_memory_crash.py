@@ -111,3 +111,27 @@ def test_killed_in_a_plugin_between_phases(seeded):
         assert s["l1_atoms"] > 0 and s["l2_scenarios"] == 0  # distill committed, no more
         assert s["events_compacted"] == 0
     _reopen_and_finish(db, expected)
+
+
+@pytest.mark.slow
+def test_killed_inside_sqlite_sweep(tmp_path):
+    """Soak: 40 kill points over a 400-event dream, each reopened, checked and finished."""
+    path = tmp_path / "seed.db"
+    with MemoryPyramid(path) as p:
+        for ts, role, text in _conversation(400):
+            p.observe_message(ts, role, text)
+    ref = tmp_path / "ref.db"
+    shutil.copy(path, ref)
+    with MemoryPyramid(ref) as p:
+        p.dream()
+        expected = _snapshot(p)
+    probe = tmp_path / "probe.db"
+    shutil.copy(path, probe)
+    total = int(_run_child(probe, "count", 0).stdout.strip())
+    for i in range(40):
+        db = tmp_path / f"k{i}.db"
+        shutil.copy(path, db)
+        r = _run_child(db, "sqlite", max(1, total * (2 * i + 1) // 80))
+        assert r.returncode == 17, r.stderr
+        _reopen_and_finish(db, expected)
+        db.unlink()

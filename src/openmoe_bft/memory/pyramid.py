@@ -147,6 +147,11 @@ class MemoryPyramid:
         return self._store
 
     @property
+    def index(self) -> RecallIndex:
+        """The recall index (an :class:`~.index.FTS5Index` unless one was given)."""
+        return self._index
+
+    @property
     def tokenizer(self) -> str:
         """The name of the tokenizer sizes are measured with."""
         return self._tok_name
