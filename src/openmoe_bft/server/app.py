@@ -35,7 +35,7 @@ def build_server(config: ServerConfig | None = None, *, state: ServerState | Non
     _require_mcp()
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
-    from mcp_types import ToolAnnotations
+    from mcp.types import ToolAnnotations
     from pydantic import Field
 
     from .. import __version__
