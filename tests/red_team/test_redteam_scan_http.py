@@ -195,3 +195,6 @@ def test_without_planted_canaries_leaks_are_caught_structurally(vulnerable_url, 
     assert vul.succeeded == 1
     assert {a.verdict.method for a in vul.attempts if a.landed} == {"heuristic"}
     assert scan(hardened_url, strategies=["RT-PROMPT-SEND"]).succeeded == 0
+    exfil = scan(vulnerable_url, strategies=["RT-DATA-EXFIL"])
+    b64 = next(a for a in exfil.attempts if a.probe_id == "RT-DATA-EXFIL/prompt-base64")
+    assert b64.landed and b64.verdict.evidence["encoding"] == "base64"
