@@ -23,6 +23,7 @@ vector index (:class:`VectorIndex`) plugs in through the same call.
 from .index import FTS5Index, RecallIndex, fts_match_expression
 from .plugins import KeywordExtractor, TopicClusterer, TraitAggregator
 from .pyramid import MemoryPyramid
+from .sealing import seal_dream
 from .text import (
     STOPWORDS,
     char_tokens,
@@ -80,6 +81,7 @@ __all__ = [
     "event_id",
     "fts_match_expression",
     "overlap_score",
+    "seal_dream",
     "tokenize",
     "word_tokens",
     "words",

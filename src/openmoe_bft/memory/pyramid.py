@@ -702,6 +702,23 @@ class MemoryPyramid:
                         "WHERE key = ? ORDER BY seq", (item_id,))]}
         raise InvalidInput(f"no item {item_id!r} in this memory", argument="item_id")
 
+    def digest(self) -> str:
+        """SHA-256 hex of the memory's content: every live event, atom (with its sources
+        and ``superseded_by``), scenario (with its atoms) and trait (with its evidence).
+        Equal digests mean equal memories; :func:`~.sealing.seal_dream` seals it."""
+        h = hashlib.sha256()
+        for part in (
+            [(e.id, e.content) for e in self.events],
+            [(a.id, a.text, sorted(a.source_event_ids), a.superseded_by) for a in self.atoms],
+            [(s.id, s.summary, sorted(s.atom_ids)) for s in self.scenarios],
+            [(t.key, t.text, sorted(t.evidence_scenario_ids)) for t in self.traits],
+        ):
+            for item in sorted(part, key=repr):
+                h.update(_json(list(item)).encode("utf-8", "surrogatepass"))
+                h.update(b"\n")
+            h.update(b"\x1e")
+        return h.hexdigest()
+
     # -- measurement ----------------------------------------------------------------------------
     def _sizes(self) -> dict[str, int]:
         q = self._store.query
