@@ -4,9 +4,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # torch==2.13.0 is the only torch spec that installs from the local CPU wheel here.
-EXTRAS  ?= dev,torch,a2a
+EXTRAS  ?= dev,torch,a2a,mcp,x402,ray
 
-.PHONY: demo test test-slow bench lint clean
+.PHONY: demo test test-slow bench serve lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sdc.py
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/bench_trust.py
+	$(BIN)/python benchmarks/bench_distributed.py
+	$(BIN)/python benchmarks/bench_mcp.py
+
+serve: $(STAMP)
+	$(BIN)/openmoe-bft serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -16,8 +16,9 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the ledger example writes votes.db
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 3
-    has = {m: importlib.util.find_spec(m) is not None for m in ("torch", "transformers")}
+    extras = ("torch", "transformers", "mcp", "httpx2", "eth_account", "ray")
+    has = {m: importlib.util.find_spec(m) is not None for m in extras}
     for block in blocks:
         if any(f"import {m}" in block or f"from {m} " in block for m, ok in has.items() if not ok):
-            continue  # an extra's section ([torch], [hf]); CI installs them and runs it
+            continue  # an extra's section ([torch], [hf], [mcp], ...); CI installs them and runs it
         exec(compile(block, str(README), "exec"), {})

@@ -61,6 +61,9 @@ _EXPORTS: dict[str, str] = {
     "Covenant": "openmoe_bft.covenants",
     "CovenantRegistry": "openmoe_bft.covenants",
     "expert_covenants": "openmoe_bft.covenants",
+    "DistributedRouter": "openmoe_bft.distributed",
+    "InProcessBackend": "openmoe_bft.distributed",
+    "RayBackend": "openmoe_bft.distributed",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -90,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .covenants import Covenant, CovenantRegistry, expert_covenants
     from .debate import DebateResult, run_debate
+    from .distributed import DistributedRouter, InProcessBackend, RayBackend
     from .errors import InvalidInput, NoConsensusError, OpenMoEBFTError
     from .eu_ai_act import ComplianceReport, evaluate
     from .experts import (

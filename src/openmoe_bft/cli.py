@@ -95,10 +95,23 @@ def demo(
     replicas: int = typer.Option(7, help="Router replicas."),
     seed: int = typer.Option(0, help="Random seed."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    backend: str = typer.Option(
+        "inprocess", "--backend",
+        help="inprocess: one vectorized call per scenario; ray: replicas as Ray actors "
+             "([ray] extra), some killed mid-run.",
+    ),
+    kill: int = typer.Option(2, help="--backend ray: replica actors killed mid-run."),
 ) -> None:
     """Settle a synthetic MoE batch with colluding Byzantine router replicas."""
     from .demo import demo_byzantine_counts, run_scenario
 
+    if backend not in ("inprocess", "ray"):
+        _err.print(f"[bold red]error:[/] --backend must be inprocess or ray, got {backend!r}")
+        raise typer.Exit(2)
+    if backend == "ray":
+        _demo_ray(tokens=tokens, experts=experts, k=k, replicas=replicas, kill=kill, seed=seed,
+                  as_json=as_json)
+        return
     try:
         counts = demo_byzantine_counts(replicas)
         results = []
@@ -142,6 +155,33 @@ def demo(
         "token goes to the honest experts; with more, tokens are withheld rather than misrouted "
         "(replicas are flagged for disagreeing with dispatched decisions)."
     )
+
+
+def _demo_ray(*, tokens: int, experts: int, k: int, replicas: int, kill: int, seed: int,
+              as_json: bool) -> None:
+    from .distributed.demo import render_demo, run_distributed_demo
+
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(),
+            console=_err, disable=as_json, transient=True,
+        ) as progress:
+            task = progress.add_task(f"{replicas} Ray actors, {kill} killed mid-run", total=tokens)
+            result = run_distributed_demo(
+                backend="ray", replicas=replicas, kill=kill, tokens=tokens,
+                batch=min(65_536, max(1, tokens // 4)), experts=experts, k=k, seed=seed,
+                progress=lambda m: progress.advance(task, m),
+            )
+    except OpenMoEBFTError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        _out.print(render_demo(result))
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -228,6 +268,8 @@ def route(
 def _add_subcommands() -> None:
     from .a2a.cli import app as a2a_app
     from .covenants.cli import app as covenant_app
+    from .distributed.cli import app as distributed_app
+    from .server.cli import serve as serve_cmd
     from .eu_ai_act.cli import app as eu_app
     from .receipts.cli import app as receipts_app
 
@@ -235,6 +277,8 @@ def _add_subcommands() -> None:
     app.add_typer(eu_app, name="eu-ai-act")
     app.add_typer(a2a_app, name="a2a")
     app.add_typer(covenant_app, name="covenant")
+    app.add_typer(distributed_app, name="distributed")
+    app.command("serve")(serve_cmd)
 
 
 _add_subcommands()
