@@ -29,15 +29,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..canonical import from_tagged, to_tagged
 from ..errors import InvalidInput, InvalidType, StoreError
 from ..store import Store
+from . import introspect as _introspect
+from ._codec import body, chunks, json_text, marks, tier_numbers, unjson
 from .index import FTS5Index, RecallIndex
 from .plugins import KeywordExtractor, TopicClusterer, TraitAggregator
 from .schema import MIGRATIONS, ref, unref
-from .text import TokenCounter, resolve_tokenizer, words
+from .text import TokenCounter, resolve_tokenizer
 from .types import (
-    ALL_TIERS,
     Aggregator,
     Atom,
     Clusterer,
@@ -52,34 +52,10 @@ from .types import (
 
 __all__ = ["MemoryPyramid"]
 
-_TIER_NO = {t: i for i, t in enumerate(ALL_TIERS)}
-_CHUNK = 900
 
-
-def _body(text: str) -> str:
-    return " ".join(words(text))
-
-
-def _json(value: Any) -> str:
-    return json.dumps(to_tagged(value), separators=(",", ":"), ensure_ascii=False)
-
-
-def _unjson(text: str | None) -> Any:
-    return None if text is None else from_tagged(json.loads(text))
-
-
-def _digest(ev: MemoryEvent) -> str:
-    blob = "\x1f".join((repr(float(ev.timestamp)), ev.role, ev.content, _json(dict(ev.meta))))
+def _event_digest(ev: MemoryEvent) -> str:
+    blob = "\x1f".join((repr(float(ev.timestamp)), ev.role, ev.content, json_text(dict(ev.meta))))
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 class MemoryPyramid:
@@ -199,13 +175,13 @@ class MemoryPyramid:
             if not isinstance(ev, MemoryEvent):
                 raise InvalidType(f"expected MemoryEvent, got {type(ev).__name__}",
                                   argument="event")
-        rows = [(ev, _digest(ev)) for ev in batch]
+        rows = [(ev, _event_digest(ev)) for ev in batch]
         new = 0
         with self._store.transaction() as cur:
             seen: dict[str, str] = {}
-            for chunk in _chunks([ev.id for ev in batch]):
+            for chunk in chunks([ev.id for ev in batch]):
                 seen.update(cur.execute(
-                    f"SELECT id, digest FROM mem_events WHERE id IN ({_marks(len(chunk))})", chunk
+                    f"SELECT id, digest FROM mem_events WHERE id IN ({marks(len(chunk))})", chunk
                 ).fetchall())
             for ev, digest in rows:
                 old = seen.get(ev.id)
@@ -221,11 +197,11 @@ class MemoryPyramid:
                     "INSERT INTO mem_events (id, digest, timestamp, role, content, meta, chars, "
                     "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (ev.id, digest, float(ev.timestamp), ev.role, ev.content,
-                     _json(dict(ev.meta)), len(ev.content), self._count(ev.content)),
+                     json_text(dict(ev.meta)), len(ev.content), self._count(ev.content)),
                 )
                 seq = cur.lastrowid
                 cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                            (ref(seq, 0), _body(ev.content)))
+                            (ref(seq, 0), body(ev.content)))
                 seen[ev.id] = digest
                 new += 1
         self._writes += 1
@@ -254,9 +230,9 @@ class MemoryPyramid:
         with self._store.transaction() as cur:
             cited = sorted({e for a in merged.values() for e in a.source_event_ids})
             known: set[str] = set()
-            for chunk in _chunks(cited):
+            for chunk in chunks(cited):
                 known.update(r[0] for r in cur.execute(
-                    f"SELECT id FROM mem_events WHERE id IN ({_marks(len(chunk))})", chunk))
+                    f"SELECT id FROM mem_events WHERE id IN ({marks(len(chunk))})", chunk))
             unknown = [e for e in cited if e not in known]
             if unknown:
                 raise InvalidInput(
@@ -274,7 +250,7 @@ class MemoryPyramid:
                          len(a.text), self._count(a.text)),
                     )
                     cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                                (ref(cur.lastrowid, 1), _body(a.text)))
+                                (ref(cur.lastrowid, 1), body(a.text)))
                     added.append(a)
                     key = a.key
                 else:
@@ -296,10 +272,10 @@ class MemoryPyramid:
 
     def _atom_rows(self, cur: Any, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         out: dict[str, tuple[Any, ...]] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for row in cur.execute(
                 "SELECT id, seq, text, salience, timestamp, key FROM mem_atoms "
-                f"WHERE id IN ({_marks(len(chunk))})", chunk,
+                f"WHERE id IN ({marks(len(chunk))})", chunk,
             ):
                 out[row[0]] = row[1:]
         return out
@@ -319,7 +295,7 @@ class MemoryPyramid:
         if w_sup is not None:  # an older value came back with newer evidence
             cur.execute("UPDATE mem_atoms SET superseded_by = NULL WHERE seq = ?", (w_seq,))
             cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                        (ref(w_seq, 1), _body(w_text)))
+                        (ref(w_seq, 1), body(w_text)))
 
     # -- L1 → L2: consolidate ----------------------------------------------------------------
     def consolidate(self, clusterer: Clusterer | None = None) -> list[Scenario]:
@@ -352,7 +328,7 @@ class MemoryPyramid:
                          len(s.summary), self._count(s.summary)),
                     )
                     cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                                (ref(cur.lastrowid, 2), _body(s.summary)))
+                                (ref(cur.lastrowid, 2), body(s.summary)))
                     added.append(s)
                     changed = True
                 else:
@@ -367,7 +343,7 @@ class MemoryPyramid:
                              self._count(s.summary), seq))
                         cur.execute("DELETE FROM mem_fts WHERE rowid = ?", (ref(seq, 2),))
                         cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                                    (ref(seq, 2), _body(s.summary)))
+                                    (ref(seq, 2), body(s.summary)))
                         changed = True
                     if s.salience > salience:
                         cur.execute("UPDATE mem_scenarios SET salience = ? WHERE seq = ?",
@@ -402,16 +378,16 @@ class MemoryPyramid:
         with self._store.transaction() as cur:
             cited = sorted({s for t in latest.values() for s in t.evidence_scenario_ids})
             known: set[str] = set()
-            for chunk in _chunks(cited):
+            for chunk in chunks(cited):
                 known.update(r[0] for r in cur.execute(
-                    f"SELECT id FROM mem_scenarios WHERE id IN ({_marks(len(chunk))})", chunk))
+                    f"SELECT id FROM mem_scenarios WHERE id IN ({marks(len(chunk))})", chunk))
             unknown = [s for s in cited if s not in known]
             if unknown:
                 raise InvalidInput(
                     f"aggregator cited scenario ids that are not stored: {unknown[:5]}",
                     argument="aggregator")
             for t in latest.values():
-                value = _json(t.value)
+                value = json_text(t.value)
                 row = cur.execute("SELECT seq, value, confidence, chars, tokens FROM mem_traits "
                                   "WHERE key = ?", (t.key,)).fetchone()
                 evidence = list(t.evidence_scenario_ids)
@@ -421,7 +397,7 @@ class MemoryPyramid:
                                 (t.key, value, float(t.confidence), len(t.text),
                                  self._count(t.text)))
                     cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                                (ref(cur.lastrowid, 3), _body(t.text)))
+                                (ref(cur.lastrowid, 3), body(t.text)))
                     added.append(t)
                 else:
                     seq, old_value, old_conf, old_chars, old_tokens = row
@@ -442,7 +418,7 @@ class MemoryPyramid:
                                  seq))
                     cur.execute("DELETE FROM mem_fts WHERE rowid = ?", (ref(seq, 3),))
                     cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                                (ref(seq, 3), _body(t.text)))
+                                (ref(seq, 3), body(t.text)))
                     cur.execute("DELETE FROM mem_trait_evidence WHERE trait_key = ?", (t.key,))
                 cur.executemany("INSERT OR IGNORE INTO mem_trait_evidence (trait_key, scenario_id) "
                                 "VALUES (?, ?)", [(t.key, s) for s in evidence])
@@ -513,7 +489,7 @@ class MemoryPyramid:
             raise InvalidType(f"expected int, got {type(k).__name__}", argument="k")
         if k < 0:
             raise InvalidInput(f"must be >= 0, got {k}", argument="k")
-        tier_nos = _tier_numbers(tiers)
+        tier_nos = tier_numbers(tiers)
         if k == 0 or not tier_nos:
             return []
         found = self._index.search(self, query, k, tier_nos)
@@ -559,7 +535,7 @@ class MemoryPyramid:
         if 2 in tiers:
             out += [(ref(s, 2), t) for s, t in q("SELECT seq, summary FROM mem_scenarios")]
         if 3 in tiers:
-            out += [(ref(s, 3), f"{k} {_unjson(v)}") for s, k, v in q(
+            out += [(ref(s, 3), f"{k} {unjson(v)}") for s, k, v in q(
                 "SELECT seq, key, value FROM mem_traits")]
         return out
 
@@ -568,7 +544,7 @@ class MemoryPyramid:
         rows = self._store.query(
             "SELECT seq, id, timestamp, role, content, meta FROM mem_events "
             f"WHERE {where} AND compacted = 0 ORDER BY seq")
-        out = [(seq, MemoryEvent(i, ts, role, content, _unjson(meta) or {}))
+        out = [(seq, MemoryEvent(i, ts, role, content, unjson(meta) or {}))
                for seq, i, ts, role, content, meta in rows]
         return out if with_seq else [ev for _, ev in out]
 
@@ -609,7 +585,7 @@ class MemoryPyramid:
             evidence.setdefault(key, []).append(sid)
         rows = self._store.query(
             f"SELECT seq, key, value, confidence FROM mem_traits WHERE {where} ORDER BY seq")
-        out = [(seq, PersonaTrait(key, _unjson(v), conf, evidence.get(key, ())))
+        out = [(seq, PersonaTrait(key, unjson(v), conf, evidence.get(key, ())))
                for seq, key, v, conf in rows]
         return out if with_seq else [t for _, t in out]
 
@@ -657,7 +633,7 @@ class MemoryPyramid:
                     (a.id, a.text, float(a.salience), float(a.timestamp), a.key, len(a.text),
                      self._count(a.text)))
                 cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
-                            (ref(cur.lastrowid, 1), _body(a.text)))
+                            (ref(cur.lastrowid, 1), body(a.text)))
         self._writes += 1
 
     def provenance(self, item_id: str, tier: str | None = None) -> dict[str, Any]:
@@ -668,56 +644,13 @@ class MemoryPyramid:
         replaced). L2 scenario: ``atoms``. L3 trait (id = key): ``scenarios`` and
         ``history`` (earlier values). Raises ``InvalidInput`` if the id is unknown.
         """
-        q = self._store.query
-        tiers = _tier_numbers(tier)
-        if 0 in tiers:
-            row = q("SELECT compacted FROM mem_events WHERE id = ?", (item_id,))
-            if row:
-                return {"tier": "L0", "id": item_id, "compacted": bool(row[0][0]),
-                        "atoms": [r[0] for r in q("SELECT atom_id FROM mem_atom_sources "
-                                                  "WHERE event_id = ? ORDER BY atom_id", (item_id,))]}
-        if 1 in tiers:
-            row = q("SELECT superseded_by, key FROM mem_atoms WHERE id = ?", (item_id,))
-            if row:
-                events = q("SELECT s.event_id, e.compacted FROM mem_atom_sources s JOIN mem_events e "
-                           "ON e.id = s.event_id WHERE s.atom_id = ? ORDER BY e.seq", (item_id,))
-                return {"tier": "L1", "id": item_id, "key": row[0][1],
-                        "superseded_by": row[0][0],
-                        "supersedes": [r[0] for r in q(
-                            "SELECT superseded_id FROM mem_supersessions WHERE atom_id = ? "
-                            "ORDER BY seq", (item_id,))],
-                        "events": [{"id": e, "compacted": bool(c)} for e, c in events]}
-        if 2 in tiers and q("SELECT 1 FROM mem_scenarios WHERE id = ?", (item_id,)):
-            return {"tier": "L2", "id": item_id, "atoms": [r[0] for r in q(
-                "SELECT atom_id FROM mem_scenario_atoms WHERE scenario_id = ? "
-                "ORDER BY atom_id", (item_id,))]}
-        if 3 in tiers and q("SELECT 1 FROM mem_traits WHERE key = ?", (item_id,)):
-            return {"tier": "L3", "id": item_id,
-                    "scenarios": [r[0] for r in q(
-                        "SELECT scenario_id FROM mem_trait_evidence WHERE trait_key = ? "
-                        "ORDER BY scenario_id", (item_id,))],
-                    "history": [{"value": _unjson(v), "confidence": c,
-                                 "scenarios": json.loads(ev)} for v, c, ev in q(
-                        "SELECT value, confidence, evidence FROM mem_trait_history "
-                        "WHERE key = ? ORDER BY seq", (item_id,))]}
-        raise InvalidInput(f"no item {item_id!r} in this memory", argument="item_id")
+        return _introspect.provenance(self, item_id, tier)
 
     def digest(self) -> str:
         """SHA-256 hex of the memory's content: every live event, atom (with its sources
         and ``superseded_by``), scenario (with its atoms) and trait (with its evidence).
         Equal digests mean equal memories; :func:`~.sealing.seal_dream` seals it."""
-        h = hashlib.sha256()
-        for part in (
-            [(e.id, e.content) for e in self.events],
-            [(a.id, a.text, sorted(a.source_event_ids), a.superseded_by) for a in self.atoms],
-            [(s.id, s.summary, sorted(s.atom_ids)) for s in self.scenarios],
-            [(t.key, t.text, sorted(t.evidence_scenario_ids)) for t in self.traits],
-        ):
-            for item in sorted(part, key=repr):
-                h.update(_json(list(item)).encode("utf-8", "surrogatepass"))
-                h.update(b"\n")
-            h.update(b"\x1e")
-        return h.hexdigest()
+        return _introspect.digest(self)
 
     # -- measurement ----------------------------------------------------------------------------
     def _sizes(self) -> dict[str, int]:
@@ -769,53 +702,7 @@ class MemoryPyramid:
         item; a compacted event was distilled and is cited by an atom; each key has
         at most one active atom and every ``superseded_by`` names an atom of that key.
         """
-        q = self._store.query
-        problems: list[str] = []
-        try:
-            with self._store.transaction() as cur:
-                cur.execute("INSERT INTO mem_fts (mem_fts, rank) VALUES ('integrity-check', 1)")
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            problems.append(f"FTS index integrity check failed: {exc}")
-        expected = {r for r, _ in self.indexable()}
-        actual = {r[0] for r in q("SELECT rowid FROM mem_fts")}
-        if expected != actual:
-            problems.append(f"FTS index out of step: {len(expected - actual)} live items missing, "
-                            f"{len(actual - expected)} stale entries")
-        checks = {
-            "atom sources naming no stored event":
-                "SELECT COUNT(*) FROM mem_atom_sources s LEFT JOIN mem_events e "
-                "ON e.id = s.event_id WHERE e.id IS NULL",
-            "atom sources naming no stored atom":
-                "SELECT COUNT(*) FROM mem_atom_sources s LEFT JOIN mem_atoms a "
-                "ON a.id = s.atom_id WHERE a.id IS NULL",
-            "scenario links naming no stored atom":
-                "SELECT COUNT(*) FROM mem_scenario_atoms l LEFT JOIN mem_atoms a "
-                "ON a.id = l.atom_id WHERE a.id IS NULL",
-            "trait evidence naming no stored scenario":
-                "SELECT COUNT(*) FROM mem_trait_evidence t LEFT JOIN mem_scenarios s "
-                "ON s.id = t.scenario_id WHERE s.id IS NULL",
-            "compacted events not distilled or not cited by any atom":
-                "SELECT COUNT(*) FROM mem_events e WHERE e.compacted = 1 AND (e.distilled = 0 OR "
-                "NOT EXISTS (SELECT 1 FROM mem_atom_sources s WHERE s.event_id = e.id))",
-            "compacted events still holding content":
-                "SELECT COUNT(*) FROM mem_events WHERE compacted = 1 AND content IS NOT NULL",
-            "live events without content":
-                "SELECT COUNT(*) FROM mem_events WHERE compacted = 0 AND content IS NULL",
-            "keys with more than one active atom":
-                "SELECT COUNT(*) FROM (SELECT key FROM mem_atoms WHERE key IS NOT NULL AND "
-                "superseded_by IS NULL GROUP BY key HAVING COUNT(*) > 1)",
-            "superseded_by naming no atom of the same key":
-                "SELECT COUNT(*) FROM mem_atoms a LEFT JOIN mem_atoms b ON b.id = a.superseded_by "
-                "WHERE a.superseded_by IS NOT NULL AND (b.id IS NULL OR b.key IS NOT a.key)",
-            "superseded atoms without a supersession record":
-                "SELECT COUNT(*) FROM mem_atoms a WHERE a.superseded_by IS NOT NULL AND NOT EXISTS "
-                "(SELECT 1 FROM mem_supersessions s WHERE s.superseded_id = a.id)",
-        }
-        for what, sql in checks.items():
-            n = q(sql)[0][0]
-            if n:
-                problems.append(f"{n} {what}")
-        return problems
+        return _introspect.check(self)
 
     def __repr__(self) -> str:
         return f"MemoryPyramid({self._store.path!r}, tokenizer={self._tok_name!r})"
@@ -823,20 +710,6 @@ class MemoryPyramid:
 
 def _ratio(raw: int, retained: int) -> float:
     return 0.0 if raw == 0 else (raw - retained) / raw
-
-
-def _tier_numbers(tiers: Iterable[str] | str | None) -> tuple[int, ...]:
-    if tiers is None:
-        return (0, 1, 2, 3)
-    if isinstance(tiers, str):
-        tiers = (tiers,)
-    out = []
-    for t in tiers:
-        if t not in _TIER_NO:
-            raise InvalidInput(f"unknown tier {t!r}: use {', '.join(ALL_TIERS)}",
-                               argument="tiers")
-        out.append(_TIER_NO[t])
-    return tuple(sorted(set(out)))
 
 
 def _as_list(produced: Any, kind: type, who: str) -> list[Any]:
