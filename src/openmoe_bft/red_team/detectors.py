@@ -53,13 +53,14 @@ _HOMOGLYPHS = str.maketrans({
 })
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _B64 = re.compile(r"[A-Za-z0-9+/=_-]{12,}")
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 
 def normalize(text: str) -> str:
     """Fold case, compatibility forms, homoglyphs and zero-width characters, and keep
     only letters and digits, so ``"RT - 7f3A"`` and ``"rт7f3a"`` compare equal."""
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).translate(_HOMOGLYPHS)
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+    return _NON_ALNUM.sub("", text.lower())
 
 
 def _decodings(text: str) -> Iterable[tuple[str, str]]:

@@ -93,6 +93,16 @@ class Job:
     probe: Probe
 
 
+async def _with_timeout(coro: Any, seconds: float) -> Any:
+    """``asyncio.timeout`` where available (3.11+: no extra task per call), else
+    ``wait_for``."""
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(coro, seconds)
+    async with timeout(seconds):
+        return await coro
+
+
 async def _call(target: Any, messages: Sequence[Message], probe: Probe, st: EngineSettings,
                 limiter: RateLimiter, rng: random.Random) -> tuple[TargetResponse | None, str,
                                                                   str | None, int]:
@@ -103,7 +113,7 @@ async def _call(target: Any, messages: Sequence[Message], probe: Probe, st: Engi
             await asyncio.sleep(st.backoff * 2 ** (attempt - 1) * (1 + rng.random()))
         await limiter.wait()
         try:
-            resp = await asyncio.wait_for(
+            resp = await _with_timeout(
                 target.send(messages, tools=probe.tools, session=probe.session), st.timeout)
             return resp, "ok", None, attempt
         except asyncio.TimeoutError:
