@@ -163,3 +163,16 @@ def test_any_target_behaviour_is_recorded_never_raised(behaviours):
     assert {a.outcome for a in rep.attempts} <= {"landed", "defended", "error"}
     assert rep.total == rep.succeeded + rep.defended + rep.inconclusive
     assert (rep.risk_score == 1.0) == (rep.succeeded == 0)
+
+
+def test_replay_knows_custom_strategies(tmp_path):
+    from openmoe_bft.red_team import red_team_scan, replay
+
+    custom = AttackStrategy("X-R", "r", "jailbreak", "d", "low", generate=lambda ctx: [
+        Probe("X-R/1", "t", ("say ZZ-12345678",), canary_detector("ZZ-12345678"))])
+    log = tmp_path / "s.jsonl"
+    rep = red_team_scan(lambda p: p, strategies=[custom], log_path=log)
+    assert rep.succeeded == 1
+    assert replay(log)[0]["replayed"] == "unknown"
+    assert replay(log, strategies=[custom])[0] == {"probe_id": "X-R/1", "recorded": "landed",
+                                                   "replayed": "landed", "agrees": True}

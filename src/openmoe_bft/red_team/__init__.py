@@ -24,7 +24,14 @@ from .detectors import (
 from .engine import EngineSettings
 from .log import ScanLog, read_log, replay
 from .mutations import MutationEngine
-from .orchestrator import RedTeamOrchestrator, ascan, default_orchestrator, scan, seal_report
+from .orchestrator import (
+    RedTeamOrchestrator,
+    ascan,
+    default_orchestrator,
+    red_team_scan,
+    scan,
+    seal_report,
+)
 from .owasp import OWASP_LLM_2025
 from .registry import ENTRY_POINT_GROUP, StrategyRegistry, register_strategy
 from .registry import registry as strategy_registry
@@ -61,7 +68,7 @@ __all__ = [
     "TargetError", "TargetRefused", "TargetResponse", "ToolCall", "ToolSpec", "Verdict",
     "any_of", "ascan", "build_report", "canary_detector", "default_orchestrator",
     "default_strategies", "exfil_link_detector", "judge_detector", "make_canary",
-    "pii_detector", "read_log", "register_strategy", "replay",
+    "pii_detector", "read_log", "red_team_scan", "register_strategy", "replay",
     "resolve_target", "risk_score", "scan", "seal_report", "strategy_registry",
     "system_prompt_detector",
     "to_a2a_evidence", "tool_authz_detector",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -70,13 +70,16 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def replay(path: str | os.PathLike[str], *, context: Mapping[str, Any] | None = None
-           ) -> list[dict[str, Any]]:
+def replay(path: str | os.PathLike[str], *, context: Mapping[str, Any] | None = None,
+           strategies: Iterable[Any] = ()) -> list[dict[str, Any]]:
     """Re-judge every recorded attempt with the current detectors.
 
     The probes are regenerated from the logged seed (canaries are deterministic) and each
-    recorded response is fed to its probe's detector again. Returns one row per attempt:
-    ``probe_id``, ``recorded`` outcome, ``replayed`` outcome and ``agrees``.
+    recorded response is fed to its probe's detector again; the default strategies are
+    always known, pass your own ``strategies`` (AttackStrategy objects) for the rest.
+    Returns one row per attempt: ``probe_id``, ``recorded`` outcome, ``replayed``
+    outcome (``unknown`` for a probe no strategy generates, e.g. an LLM attacker's) and
+    ``agrees``.
     """
     from .strategies import default_strategies
     from .strategy import ProbeContext
@@ -86,7 +89,7 @@ def replay(path: str | os.PathLike[str], *, context: Mapping[str, Any] | None = 
     ctx = dict(start.get("context", {}))
     ctx.update(context or {})
     pctx = ProbeContext(seed=int(start.get("seed", 0)), canaries=tuple(ctx.get("canaries", ())))
-    probes = {p.id: p for s in default_strategies() for p in s.probes(pctx)}
+    probes = {p.id: p for s in (*default_strategies(), *strategies) for p in s.probes(pctx)}
     from .types import TargetResponse, ToolCall
 
     rows = []

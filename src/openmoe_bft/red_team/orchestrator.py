@@ -19,7 +19,8 @@ from .strategy import AttackResult, AttackStrategy, ProbeContext
 from .targets import TargetError, resolve_target
 from .types import VALID_CATEGORIES, Attempt
 
-__all__ = ["RedTeamOrchestrator", "default_orchestrator", "scan", "ascan", "seal_report"]
+__all__ = ["RedTeamOrchestrator", "default_orchestrator", "scan", "ascan", "seal_report",
+           "red_team_scan"]
 
 T = TypeVar("T")
 
@@ -347,3 +348,7 @@ def scan(target: Any, *, strategies: Iterable[Any] | None = None, concurrency: i
         retries=retries, backoff=backoff, rate_limit=rate_limit, chain=chain,
         log_path=log_path, clock=clock, seed=seed, progress=progress, context=context,
         allow_network=allow_network, allow_import=allow_import))
+
+
+#: :func:`scan` under the name the MCP tool and the top-level package use.
+red_team_scan = scan
