@@ -216,3 +216,26 @@ def test_pruning_is_used_when_it_can_be():
     assert {h.id for h in hits} <= {f"r{i}" for i in range(5)} and len(hits) == 3
     p.recall("common", k=3)  # one word: nothing to prune
     assert index.searches == {"pruned": 1, "full": 1}
+
+
+def test_incremental_vector_sync_matches_a_fresh_index():
+    p = MemoryPyramid(index=VectorIndex(HashingEmbedder(dim=128)))
+    queries = ["lyon", "paris bakery", "climbing trip", "oslo"]
+
+    def same_as_fresh():
+        live = [[(h.tier, h.id, round(h.score, 5)) for h in p.recall(q, k=20)] for q in queries]
+        kept = p.index
+        p._index = VectorIndex(HashingEmbedder(dim=128))
+        fresh = [[(h.tier, h.id, round(h.score, 5)) for h in p.recall(q, k=20)] for q in queries]
+        p._index = kept
+        assert live == fresh
+
+    p.observe_message(1.0, "user", "I live in Lyon, near a bakery")
+    p.observe_message(2.0, "user", "Climbing trip with the club")
+    same_as_fresh()
+    p.dream()  # events compacted away, atoms/scenarios/traits added
+    same_as_fresh()
+    for i, city in enumerate(["Paris", "Oslo", "Paris"]):
+        p.observe_message(10.0 + i, "user", f"I moved to {city}. Another bakery trip")
+        p.dream()  # superseded atoms leave, trait and scenario texts change in place
+        same_as_fresh()

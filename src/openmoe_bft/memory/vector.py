@@ -4,7 +4,10 @@
 index. ``embed(texts) -> array (n, d)`` can be any model (sentence-transformers,
 an HTTP embedding endpoint, ...). The index is derived data: it is rebuilt from the
 store whenever the store changed since the last search (only new texts are
-embedded; vectors are cached by text), so it can never disagree with what is stored.
+embedded, rows of removed or changed items dropped), so it can never disagree with
+what is stored. That re-read is O(items) after each change (a few tenths of a second
+per 100,000 items): fine for a chat loop over thousands of items; for millions, put
+a vector database behind the same ``search(memory, query, k, tiers)`` method.
 
 :class:`HashingEmbedder` is the dependency-free default used in tests and examples:
 the hashing trick over words (and optionally character n-grams), L2-normalised. It
@@ -75,10 +78,10 @@ class VectorIndex:
             raise InvalidType("embed must be a callable list[str] -> array", argument="embed")
         self.embed: Embed = embed if embed is not None else HashingEmbedder()
         self.min_score = float(min_score)
-        self._cache: dict[str, np.ndarray] = {}
+        self._texts: dict[int, str] = {}
         self._version: Any = None
         self._refs = np.zeros(0, dtype=np.int64)
-        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._matrix: np.ndarray | None = None
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         arr = np.asarray(self.embed(texts), dtype=np.float32)
@@ -89,31 +92,50 @@ class VectorIndex:
         return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
 
     def sync(self, memory: MemoryPyramid) -> None:
-        """Bring the index up to date with ``memory`` (done by :meth:`search`)."""
+        """Bring the index up to date with ``memory`` (done by :meth:`search`): rows of
+        items gone or changed are dropped, new or changed items are embedded."""
         version = (id(memory), memory.version)
         if version == self._version:
             return
-        items = memory.indexable()
-        missing = sorted({t for _, t in items if t not in self._cache})
-        for i in range(0, len(missing), 512):
-            chunk = missing[i:i + 512]
-            for text, vec in zip(chunk, self._vectors(chunk), strict=True):
-                self._cache[text] = vec
-        live = {t for _, t in items}
-        for text in [t for t in self._cache if t not in live]:
-            del self._cache[text]
-        self._refs = np.array([r for r, _ in items], dtype=np.int64)
-        self._matrix = (np.stack([self._cache[t] for _, t in items]) if items
-                        else np.zeros((0, 0), dtype=np.float32))
+        items = dict(memory.indexable())
+        if self._version is not None and version[0] != self._version[0]:
+            self._texts, self._refs, self._matrix = {}, np.zeros(0, dtype=np.int64), None
+        keep = np.fromiter((items.get(int(r)) == self._texts[int(r)] for r in self._refs),
+                           dtype=bool, count=len(self._refs))
+        if not keep.all():  # drop rows of items gone or changed, in place
+            n = int(keep.sum())
+            self._refs = self._refs[keep]
+            if self._matrix is not None:
+                self._matrix[:n] = self._matrix[: len(keep)][keep]
+        added = [(r, t) for r, t in items.items() if self._texts.get(r) != t]
+        for i in range(0, len(added), 512):
+            chunk = added[i:i + 512]
+            self._append(np.array([r for r, _ in chunk], dtype=np.int64),
+                         self._vectors([t for _, t in chunk]))
+        self._texts = items
         self._version = version
+
+    def _append(self, refs: np.ndarray, vectors: np.ndarray) -> None:
+        n, m = len(self._refs), len(refs)
+        if self._matrix is None or self._matrix.shape[1] != vectors.shape[1]:
+            if self._matrix is not None and n:
+                raise InvalidInput("embed changed its dimension", argument="embed")
+            self._matrix = np.zeros((max(64, m), vectors.shape[1]), dtype=np.float32)
+        if n + m > len(self._matrix):  # grow geometrically: appends stay amortised O(1)
+            grown = np.zeros((max(2 * len(self._matrix), n + m), self._matrix.shape[1]),
+                             dtype=np.float32)
+            grown[:n] = self._matrix[:n]
+            self._matrix = grown
+        self._matrix[n:n + m] = vectors
+        self._refs = np.concatenate([self._refs, refs])
 
     def search(
         self, memory: MemoryPyramid, query: str, k: int, tiers: Sequence[int]
     ) -> list[tuple[int, float]]:
         self.sync(memory)
-        if k <= 0 or not len(self._refs):
+        if k <= 0 or self._matrix is None or not len(self._refs):
             return []
-        scores = self._matrix @ self._vectors([query])[0]
+        scores = self._matrix[: len(self._refs)] @ self._vectors([query])[0]
         mask = np.isin(self._refs & 3, np.asarray(tiers)) & (scores > self.min_score)
         idx = np.flatnonzero(mask)
         if len(idx) > k:
