@@ -63,6 +63,8 @@ def test_dream_never_loses_a_fact_without_a_successor(events, cuts):
         if keyed:
             (active,) = [a for a in keyed if a.active]
             assert active.timestamp == max(a.timestamp for a in keyed)
+            # and the tiers above follow the active value
+            assert {t.key: t.value for t in p.traits}["user.location"] == active.text.split()[-1]
     again = p.dream()
     assert (again.atoms_added, again.scenarios_added, again.traits_added,
             again.events_compacted) == (0, 0, 0, 0)

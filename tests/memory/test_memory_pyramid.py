@@ -54,6 +54,8 @@ def test_a_value_can_come_back():
     paris = next(a for a in p.atoms if a.text.endswith("paris"))
     assert paris.superseded_by == active.id
     assert len(p.provenance(active.id)["events"]) == 2
+    assert {t.key: t.value for t in p.traits}["user.location"] == "lyon"  # tiers follow
+    assert p.dream().atoms_added == 0
     assert p.check() == []
 
 
@@ -216,3 +218,32 @@ def test_provenance_unknown_and_tier_filter():
     with pytest.raises(InvalidInput, match="no item"):
         p.provenance(atom.id, tier="L2")
     assert p.compact() == 1 and p.events == []
+
+
+def test_two_handles_observe_and_dream_concurrently(tmp_path):
+    import threading
+
+    path = tmp_path / "shared.db"
+    writer, dreamer = MemoryPyramid(Store(path, durability="normal")), MemoryPyramid(
+        Store(path, durability="normal"))
+    done = threading.Event()
+    sent = []
+
+    def write():
+        for i in range(150):
+            sent.append(writer.observe_message(float(i), "user", f"note {i}: topic{i % 7} item{i}"))
+        done.set()
+
+    t = threading.Thread(target=write)
+    t.start()
+    while not done.is_set():
+        dreamer.dream()
+    t.join()
+    dreamer.dream()
+    assert dreamer.check() == []
+    cited = {e for a in dreamer.atoms for e in a.source_event_ids}
+    assert {e.id for e in sent} <= cited  # every event distilled, none lost or doubled
+    assert dreamer.stats()["events_observed"] == 150 == dreamer.stats()["events_compacted"]
+    assert writer.recall("item149", tiers="L1")[0].text.endswith("item149")
+    writer.close()
+    dreamer.close()

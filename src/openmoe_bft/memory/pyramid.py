@@ -292,8 +292,10 @@ class MemoryPyramid:
                 cur.execute("DELETE FROM mem_fts WHERE rowid = ?", (ref(seq, 1),))
                 cur.execute("INSERT INTO mem_supersessions (key, atom_id, superseded_id) "
                             "VALUES (?, ?, ?)", (key, w_id, aid))
-        if w_sup is not None:  # an older value came back with newer evidence
-            cur.execute("UPDATE mem_atoms SET superseded_by = NULL WHERE seq = ?", (w_seq,))
+        if w_sup is not None:  # an older value came back with newer evidence: make it
+            # active again and offer it to the clusterer again, so the tiers above follow
+            cur.execute("UPDATE mem_atoms SET superseded_by = NULL, clustered = 0 WHERE seq = ?",
+                        (w_seq,))
             cur.execute("INSERT INTO mem_fts (rowid, body) VALUES (?, ?)",
                         (ref(w_seq, 1), body(w_text)))
 
@@ -306,7 +308,8 @@ class MemoryPyramid:
         pending = self._atoms_where("a.clustered = 0 AND a.superseded_by IS NULL")
         if not pending:
             with self._store.transaction() as cur:  # superseded, never offered
-                cur.execute("UPDATE mem_atoms SET clustered = 1 WHERE clustered = 0")
+                cur.execute("UPDATE mem_atoms SET clustered = 1 WHERE clustered = 0 "
+                            "AND superseded_by IS NOT NULL")
             return []
         produced = _as_list(clusterer(pending), Scenario, "clusterer")
         added: list[Scenario] = []
@@ -356,8 +359,13 @@ class MemoryPyramid:
                 after = cur.execute("SELECT COUNT(*) FROM mem_scenario_atoms WHERE scenario_id = ?",
                                     (s.id,)).fetchone()[0]
                 if changed or after != before:
-                    cur.execute("UPDATE mem_scenarios SET aggregated = 0 WHERE id = ?", (s.id,))
-            cur.execute("UPDATE mem_atoms SET clustered = 1 WHERE clustered = 0")
+                    cur.execute("UPDATE mem_scenarios SET aggregated = 0, rev = rev + 1 "
+                                "WHERE id = ?", (s.id,))
+            # only what was offered (another writer may have added atoms meanwhile)
+            cur.executemany("UPDATE mem_atoms SET clustered = 1 WHERE id = ?",
+                            [(a.id,) for a in pending])
+            cur.execute("UPDATE mem_atoms SET clustered = 1 WHERE clustered = 0 "
+                        "AND superseded_by IS NOT NULL")
         self._writes += 1
         return added
 
@@ -367,7 +375,10 @@ class MemoryPyramid:
         new or changed since the last run; returns the traits with a new key. A trait
         whose key exists replaces it; the old value is kept in the trait's history."""
         aggregator = TraitAggregator() if aggregator is None else aggregator
-        pending = self._scenarios_where("s.aggregated = 0")
+        # revisions first: a scenario changed by another writer after this read keeps
+        # its newer revision and so stays pending for the next run
+        revs = dict(self._store.query("SELECT id, rev FROM mem_scenarios WHERE aggregated = 0"))
+        pending = [s for s in self._scenarios_where("s.aggregated = 0") if s.id in revs]
         if not pending:
             return []
         produced = _as_list(aggregator(pending), PersonaTrait, "aggregator")
@@ -422,8 +433,8 @@ class MemoryPyramid:
                     cur.execute("DELETE FROM mem_trait_evidence WHERE trait_key = ?", (t.key,))
                 cur.executemany("INSERT OR IGNORE INTO mem_trait_evidence (trait_key, scenario_id) "
                                 "VALUES (?, ?)", [(t.key, s) for s in evidence])
-            cur.executemany("UPDATE mem_scenarios SET aggregated = 1 WHERE id = ?",
-                            [(s.id,) for s in pending])
+            cur.executemany("UPDATE mem_scenarios SET aggregated = 1 WHERE id = ? AND rev = ?",
+                            [(s.id, revs[s.id]) for s in pending])
         self._writes += 1
         return added
 

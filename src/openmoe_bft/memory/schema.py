@@ -40,7 +40,8 @@ MIGRATIONS = [
     CREATE TABLE mem_scenarios (
         seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, summary TEXT NOT NULL,
         salience REAL NOT NULL, timestamp REAL NOT NULL, topic TEXT,
-        aggregated INTEGER NOT NULL DEFAULT 0, chars INTEGER NOT NULL, tokens INTEGER NOT NULL
+        aggregated INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL DEFAULT 0,
+        chars INTEGER NOT NULL, tokens INTEGER NOT NULL
     );
     CREATE INDEX mem_scenarios_pending ON mem_scenarios (seq) WHERE aggregated = 0;
     CREATE TABLE mem_scenario_atoms (
