@@ -64,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "DistributedRouter": "openmoe_bft.distributed",
     "InProcessBackend": "openmoe_bft.distributed",
     "RayBackend": "openmoe_bft.distributed",
+    "RedTeamOrchestrator": "openmoe_bft.red_team",
+    "RedTeamReport": "openmoe_bft.red_team",
+    "red_team_scan": "openmoe_bft.red_team",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -107,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .moe import RoutingResult, SparseMoERouter, route_settled
     from .receipts import AuditChain, Receipt, VerifyResult
+    from .red_team import RedTeamOrchestrator, RedTeamReport, red_team_scan
     from .store import Store
 
 

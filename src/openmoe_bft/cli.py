@@ -269,15 +269,17 @@ def _add_subcommands() -> None:
     from .a2a.cli import app as a2a_app
     from .covenants.cli import app as covenant_app
     from .distributed.cli import app as distributed_app
-    from .server.cli import serve as serve_cmd
     from .eu_ai_act.cli import app as eu_app
     from .receipts.cli import app as receipts_app
+    from .red_team.cli import app as red_team_app
+    from .server.cli import serve as serve_cmd
 
     app.add_typer(receipts_app, name="receipts")
     app.add_typer(eu_app, name="eu-ai-act")
     app.add_typer(a2a_app, name="a2a")
     app.add_typer(covenant_app, name="covenant")
     app.add_typer(distributed_app, name="distributed")
+    app.add_typer(red_team_app, name="red-team")
     app.command("serve")(serve_cmd)
 
 

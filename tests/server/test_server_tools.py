@@ -156,15 +156,14 @@ def test_append_receipt_persists_only_with_a_store(tmp_path):
 
 
 def test_red_team_scan_builtin_targets_and_refusals(state):
-    red_team = pytest.importorskip("openmoe_bft.red_team")
-    if not hasattr(red_team, "resolve_target"):
-        pytest.skip("openmoe_bft.red_team has not landed yet")
     weak = T.red_team_scan(state, {"kind": "builtin", "name": "vulnerable"})
     strong = T.red_team_scan(state, "builtin:hardened")
-    assert 0.0 <= weak["risk_score"] < strong["risk_score"] <= 1.0
-    with pytest.raises(InvalidInput):
+    assert weak["risk_score"] == 0.0 and strong["risk_score"] == 1.0
+    assert set(weak["critical_findings"]) >= {"RT-IDOR-BOLA", "RT-BFLA", "RT-DATA-EXFIL"}
+    assert strong["a2a_evidence"]["metadata"]["redTeamReport"]["riskScore"] == 1.0
+    with pytest.raises(InvalidInput, match="--allow-network"):
         T.red_team_scan(state, "http://127.0.0.1:9/agent")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput, match="--allow-import"):
         T.red_team_scan(state, "os:system")
 
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import InvalidInput, InvalidType, MissingDependency
+from ..errors import InvalidInput, InvalidType
 
 __all__ = [
     "NotAllowed",
@@ -135,22 +135,16 @@ def red_team_scan(state: Any, target: Any) -> dict[str, Any]:
     """Run the red-team strategies against ``target`` (``{"kind": "builtin", "name":
     "vulnerable"}`` or ``"builtin:hardened"``); URL and ``module:function`` targets only
     when the operator enabled network / import access."""
-    try:
-        from .. import red_team
-    except ImportError:  # pragma: no cover - depends on the red_team module landing
-        red_team = None
-    if not (hasattr(red_team, "scan") and hasattr(red_team, "resolve_target")):
-        raise MissingDependency("openmoe_bft.red_team (scan, resolve_target) is not available "
-                                "in this build")
+    from .. import red_team
+
     if not isinstance(target, (str, Mapping)):
         raise InvalidType(f"target must be an object or a string, got {type(target).__name__}",
                           argument="target")
     cfg = state.config
-    refused = getattr(red_team, "TargetRefused", PermissionError)
     try:
         resolved = red_team.resolve_target(target, allow_network=cfg.allow_network,
                                            allow_import=cfg.allow_import)
-    except refused as exc:
+    except red_team.TargetRefused as exc:
         text = str(exc)
         arg = getattr(exc, "argument", None)
         if arg and text.startswith(f"{arg}: "):
@@ -160,8 +154,7 @@ def red_team_scan(state: Any, target: Any) -> dict[str, Any]:
     report = red_team.scan(resolved, timeout=cfg.red_team_timeout,
                            allow_network=cfg.allow_network, allow_import=cfg.allow_import)
     out = report.to_dict(attempts=False)
-    if hasattr(report, "to_a2a_evidence"):
-        out["a2a_evidence"] = report.to_a2a_evidence()
+    out["a2a_evidence"] = red_team.to_a2a_evidence(report)
     return out
 
 
