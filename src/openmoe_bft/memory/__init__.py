@@ -50,7 +50,16 @@ from .types import (
     Scenario,
     event_id,
 )
-from .vector import HashingEmbedder, VectorIndex
+
+_LAZY = {"HashingEmbedder": "vector", "VectorIndex": "vector"}  # numpy only when used
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ALL_TIERS",
