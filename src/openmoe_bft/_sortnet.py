@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["batcher_pairs", "median_program", "program"]
+__all__ = ["batcher_pairs", "median_program", "pairwise_pairs", "program", "set_program"]
 
 #: one step: (i, j, want_min, want_max) writes min(v[i], v[j]) to i and max to j when wanted
 Op = tuple[int, int, bool, bool]
@@ -32,6 +32,78 @@ def batcher_pairs(n: int) -> tuple[tuple[int, int], ...]:
             k //= 2
         p *= 2
     return tuple(pairs)
+
+
+def pairwise_pairs(n: int) -> tuple[tuple[int, int], ...]:
+    """Comparators ``(i, j)``, ``i < j``, of Parberry's pairwise sorting network on ``n`` wires.
+
+    Same size as Batcher's for powers of two, a few comparators fewer otherwise, and a
+    different shape, which prunes better for some output sets (see :func:`set_program`).
+    """
+    pairs: list[tuple[int, int]] = []
+    a = 1
+    while a < n:  # sort pairs, pairs of pairs, ...: wires b - a, b within each block
+        b, c = a, 0
+        while b < n:
+            pairs.append((b - a, b))
+            b += 1
+            c = (c + 1) % a
+            if c == 0:
+                b += a
+        a *= 2
+    a //= 4
+    e = 1
+    while a > 0:  # then merge them back, halving the stride
+        d = e
+        while d > 0:
+            b, c = (d + 1) * a, 0
+            while b < n:
+                pairs.append((b - d * a, b))
+                b += 1
+                c = (c + 1) % a
+                if c == 0:
+                    b += a
+            d //= 2
+        a //= 2
+        e = 2 * e + 1
+    return tuple(pairs)
+
+
+def _set_prune(pairs: tuple[tuple[int, int], ...], members: frozenset[int]) -> tuple[Op, ...]:
+    """Backward pruning where only the multiset of values on ``members`` matters.
+
+    A wire is either unneeded, needed only as one of the set (``members`` at the end),
+    or needed exactly. A comparator between two set-only wires merely swaps values
+    inside the set, so it is dropped; one feeding any needed wire is kept (with only the
+    sides that are needed) and makes both its inputs needed exactly.
+    """
+    set_only = set(members)
+    exact: set[int] = set()
+    ops: list[Op] = []
+    for i, j in reversed(pairs):
+        want_min, want_max = i in set_only or i in exact, j in set_only or j in exact
+        if not (want_min or want_max) or (i in set_only and j in set_only):
+            continue
+        ops.append((i, j, want_min, want_max))
+        set_only -= {i, j}
+        exact |= {i, j}
+    return tuple(reversed(ops))
+
+
+@lru_cache(maxsize=256)
+def set_program(n: int, lo: int, hi: int) -> tuple[Op, ...]:
+    """Comparators that leave the values of ranks ``lo..hi-1`` (in some order) on wires ``lo..hi-1``.
+
+    Enough for anything symmetric in those values, e.g. their sum (a trimmed mean):
+    swaps inside the set are dropped, so it is cheaper than :func:`program` for the
+    same ranks. Of Batcher's and the pairwise network, the pruned one with fewer
+    elementwise operations is returned.
+    """
+    if not 0 <= lo < hi <= n:
+        raise ValueError(f"need 0 <= lo < hi <= n, got lo={lo}, hi={hi}, n={n}")
+    members = frozenset(range(lo, hi))
+    candidates = [_set_prune(batcher_pairs(n), members), _set_prune(pairwise_pairs(n), members)]
+    return min(candidates, key=lambda ops: sum(a + b for _, _, a, b in ops))
 
 
 @lru_cache(maxsize=256)
