@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_hf.py
 	$(BIN)/python benchmarks/sdc.py
 	$(BIN)/python benchmarks/robustness.py
+	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_trust.py
 	$(BIN)/python benchmarks/bench_distributed.py
 	$(BIN)/python benchmarks/bench_mcp.py

@@ -64,6 +64,8 @@ _EXPORTS: dict[str, str] = {
     "DistributedRouter": "openmoe_bft.distributed",
     "InProcessBackend": "openmoe_bft.distributed",
     "RayBackend": "openmoe_bft.distributed",
+    "MemoryEvent": "openmoe_bft.memory",
+    "MemoryPyramid": "openmoe_bft.memory",
     "RedTeamOrchestrator": "openmoe_bft.red_team",
     "RedTeamReport": "openmoe_bft.red_team",
     "red_team_scan": "openmoe_bft.red_team",
@@ -108,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
         expert_ids,
         register_expert,
     )
+    from .memory import MemoryEvent, MemoryPyramid
     from .moe import RoutingResult, SparseMoERouter, route_settled
     from .receipts import AuditChain, Receipt, VerifyResult
     from .red_team import RedTeamOrchestrator, RedTeamReport, red_team_scan

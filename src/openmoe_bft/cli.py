@@ -270,6 +270,7 @@ def _add_subcommands() -> None:
     from .covenants.cli import app as covenant_app
     from .distributed.cli import app as distributed_app
     from .eu_ai_act.cli import app as eu_app
+    from .memory.cli import app as memory_app
     from .receipts.cli import app as receipts_app
     from .red_team.cli import app as red_team_app
     from .server.cli import serve as serve_cmd
@@ -280,6 +281,7 @@ def _add_subcommands() -> None:
     app.add_typer(covenant_app, name="covenant")
     app.add_typer(distributed_app, name="distributed")
     app.add_typer(red_team_app, name="red-team")
+    app.add_typer(memory_app, name="memory")
     app.command("serve")(serve_cmd)
 
 
