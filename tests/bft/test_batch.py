@@ -142,3 +142,114 @@ def test_input_is_not_modified():
     before = props.copy()
     settle_batch(props, num_experts=64)
     assert (props == before).all()
+
+
+# --- the narrow (uint8 / uint16 key) path for k <= 2 and <= 64 experts ----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _fields(s):
+    return (s.expert_ids.tolist(), s.dispatched.tolist(), s.votes.tolist(),
+            s.disagreements.tolist(), s.abstentions.tolist(), s.to_dict())
+
+
+def _both_paths(monkeypatch, *args, **kwargs):
+    fast = settle_batch(*args, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(batch_mod, "_NARROW", False)
+        ref = settle_batch(*args, **kwargs)
+    return fast, ref
+
+
+@st.composite
+def messy_proposals(draw):
+    """Replicas drawn from a few shared sets, then corrupted: out-of-range and negative
+    ids (near and far), duplicates, ids just past 64, and several integer dtypes."""
+    r = draw(st.integers(1, 11))
+    t = draw(st.integers(0, 40))
+    k = draw(st.integers(1, 2))
+    e = draw(st.sampled_from([k, k + 1, 3, 8, 63, 64]))
+    e = max(e, k)
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, e, (draw(st.integers(1, 3)), t, k))
+    props = pool[rng.integers(0, len(pool), r)]
+    lo, hi = draw(st.sampled_from([(0, e), (-3, e + 3), (60, 70), (-(2**40), 2**40)]))
+    corrupt = rng.random((r, t, k)) < draw(st.floats(0, 0.6))
+    props = np.where(corrupt, rng.integers(lo, hi, (r, t, k)), props)
+    if k == 2:
+        props[..., 1] = np.where(rng.random((r, t)) < 0.15, props[..., 0], props[..., 1])
+    dtype = draw(st.sampled_from(["int64", "int32", "int16", "uint64", "uint8"]))
+    if dtype.startswith("u"):
+        props = np.abs(props)
+    info = np.iinfo(dtype)
+    props = np.clip(props, info.min, info.max).astype(dtype)
+    if draw(st.booleans()):
+        props = props[:, :, ::-1]  # non-contiguous
+    return props, e
+
+
+@settings(max_examples=300, deadline=None)
+@given(messy_proposals())
+def test_narrow_keys_match_the_bitmask_path_exactly(case):
+    props, e = case
+    with pytest.MonkeyPatch.context() as mp:
+        fast, ref = _both_paths(mp, props, num_experts=e)
+    # every field, the votes of withheld tokens included (they are sealed in receipts)
+    assert _fields(fast) == _fields(ref)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 9), st.integers(0, 30), st.integers(1, 2), st.sampled_from([2, 5, 64]),
+       st.integers(0, 2**32 - 1))
+def test_narrow_logits_path_matches_the_bitmask_path(r, t, k, e, seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((1, t, e)).repeat(r, 0)
+    drift = rng.random(r) < 0.3
+    logits[drift] += rng.standard_normal((int(drift.sum()), t, e))
+    bad = rng.random((r, t)) < 0.15
+    logits[bad, int(rng.integers(0, e))] = rng.choice([np.nan, np.inf, -np.inf])
+    with pytest.MonkeyPatch.context() as mp:
+        fast, ref = _both_paths(mp, logits=logits, k=k)
+    assert _fields(fast) == _fields(ref)
+
+
+def test_narrow_path_duplicates_and_out_of_range_keep_bitmask_identities():
+    # the bitmask keys make (y, y) the single bit y + 1, equal to (y + 1, >= 64), and
+    # (63, 63) the empty set, equal to (>= 64, >= 64): a withheld token's Boyer–Moore
+    # candidate (and so its votes) depends on those identities
+    p = np.array([
+        [[3, 3], [63, 63], [0, 1]],
+        [[4, 99], [70, -1], [1, 0]],
+        [[4, 200], [-5, 64], [0, 1]],
+        [[5, 6], [5, 6], [2, 3]],
+    ])
+    s = settle_batch(p, num_experts=64)
+    assert s.dispatched.tolist() == [False, False, True]
+    assert s.votes.tolist() == [0, 0, 3]
+    assert s.abstentions.tolist() == [2, 2, 2, 0]
+    keys = batch_mod._keys_narrow(p, None)
+    bitmask, _ = batch_mod._keys_bitmask(p, 64)
+    assert ((keys[:, :, None] == keys[:, None, :]) == (bitmask[:, :, None] == bitmask[:, None, :])).all()
+    assert ((keys[:, None] == keys[None]) == (bitmask[:, None] == bitmask[None])).all()
+
+
+@pytest.mark.parametrize("r", [1, 2, 4, 7, 31, 64, 65, 130])
+def test_majority_candidate_is_the_strict_majority_for_any_replica_count(r):
+    rng = np.random.default_rng(r)
+    t = 300
+    keys = rng.integers(0, 3, (r, t)).astype(np.uint16)
+    cand = batch_mod._majority_candidate(keys)
+    for tok in range(t):
+        values, counts = np.unique(keys[:, tok], return_counts=True)
+        if counts.max() * 2 > r:
+            assert cand[tok] == values[counts.argmax()]
+    # the reference Boyer–Moore, step by step
+    ref = keys[0].copy()
+    count = np.ones(t, dtype=np.int64)
+    for i in range(1, r):
+        ref = np.where(count == 0, keys[i], ref)
+        count += np.where(keys[i] == ref, 1, -1)
+    assert (cand == ref).all()

@@ -23,6 +23,7 @@ votes. A token is dispatched when its key has ``decision_threshold(R)`` votes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,6 +147,51 @@ def _keys_bitmask(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.nda
     return keys, valid
 
 
+_NARROW = True  # k <= 2 over <= 64 experts: uint8/uint16 keys (tests turn it off to compare)
+_NONE = 64  # the narrow keys' "no bit" id: what the bitmask shift makes of an id >= 64
+
+
+def _keys_narrow(ids: np.ndarray, finite: np.ndarray | None) -> np.ndarray:
+    """For ``k <= 2`` and ``num_experts <= 64``: a ``uint8`` (k = 1) or ``uint16`` (k = 2)
+    key per ``[R, T]`` that equals another exactly when the bitmask keys of
+    :func:`_keys_bitmask` do — invalid proposals included, so the majority candidate
+    (and the votes of a withheld token) are the same — at an eighth or a quarter of
+    the width.
+
+    Ids are clamped to 64 (the "no bit" an id >= 64 or < 0 shifts to) and cast to
+    ``uint8``; a pair ``(a, b)`` is read as one ``uint16`` and ordered ``max << 8 | min``.
+    A duplicate ``(y, y)`` is what the bitmask carry makes of it, the single bit
+    ``y + 1``: ``(64, y + 1)``. Non-finite logits rows are the empty set ``(64, 64)``.
+    A key is valid iff its high byte (its largest id) is below ``num_experts``.
+    """
+    r, t, k = ids.shape
+    u = ids if ids.dtype.kind == "u" else ids.view(ids.dtype.str.replace("i", "u"))
+    c8 = u.astype(np.uint8, order="C")  # a fresh C-contiguous array
+    if u.size and u.max() >= _NONE:
+        np.copyto(c8, np.uint8(_NONE), where=u >= _NONE)
+    if k == 1:
+        key = c8.reshape(r, t)
+        if finite is not None:
+            np.copyto(key, np.uint8(_NONE), where=~finite)
+        return key
+    v = c8.view(np.uint16).reshape(r, t)
+    rot = v >> _EIGHT  # the pair the other way round
+    rot |= v << _EIGHT
+    key = np.maximum(v, rot)
+    dup = v == rot
+    for i in np.flatnonzero(dup.any(axis=1)):  # rare: fix only the rows that have one
+        row = key[i]
+        carried = np.minimum((row & np.uint16(0xFF)) + np.uint16(1), np.uint16(_NONE))
+        carried |= np.uint16(_NONE << 8)
+        np.copyto(row, carried, where=dup[i])
+    if finite is not None:
+        np.copyto(key, np.uint16(_NONE << 8 | _NONE), where=~finite)
+    return key
+
+
+_EIGHT = np.uint16(8)
+
+
 def _keys_packed(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted ids packed into a uint64 key (+1, so 0 = invalid)."""
     k = ids.shape[-1]
@@ -194,14 +240,17 @@ def _majority_candidate(keys: np.ndarray) -> np.ndarray:
     (Boyer–Moore majority vote, vectorized over tokens)."""
     r, t = keys.shape
     cand = keys[0].copy()
-    count = np.ones(t, dtype=np.int8 if r < 128 else np.int32)
+    # s = count + i after row i: a match adds 2, so no per-row decrement is needed, and
+    # the Boyer–Moore count is 0 before row i exactly when s == i - 1
+    s = np.ones(t, dtype=np.int8 if 2 * r - 1 <= 127 else np.int32)
     for i in range(1, r):
         row = keys[i]
-        np.copyto(cand, row, where=count == 0)
-        eq = row == cand
-        count += eq
-        count += eq
-        count -= 1
+        restart = s == i - 1
+        if restart.any():
+            np.copyto(cand, row, where=restart)
+        eq = (row == cand).view(np.int8)
+        s += eq
+        s += eq
     return cand
 
 
@@ -280,7 +329,7 @@ def settle_batch(
     threshold = decision_threshold(r)
     f = (r - 1) // 3
     if num_experts <= 64:
-        mode = "bitmask"
+        mode = "narrow" if k <= 2 and _NARROW else "bitmask"
     elif k * _bits(num_experts) <= 63:
         mode = "packed"
     else:
@@ -294,7 +343,7 @@ def settle_batch(
     counts = np.zeros((2, r), dtype=np.int64)  # agreeing on dispatched tokens, valid
     # Work on token chunks of ~2 MiB of keys: the temporaries stay cache-sized and are
     # recycled by the allocator instead of being page-faulted in fresh on every call.
-    chunk = max(1024, _CHUNK_BYTES // (8 * r))
+    chunk = max(1024, _CHUNK_BYTES // (8 * r)) if mode != "narrow" else max(4096, _NARROW_CHUNK_KEYS // r)
     for c0 in range(0, t, chunk):
         sl = slice(c0, min(t, c0 + chunk))
         _settle_chunk(
@@ -320,6 +369,7 @@ def settle_batch(
 
 
 _CHUNK_BYTES = 2 << 20
+_NARROW_CHUNK_KEYS = 1 << 19  # 1 MiB of uint16 keys: fewer, larger chunks win for the narrow keys
 
 
 def _raise_on_invalid(
@@ -341,11 +391,42 @@ def _raise_on_invalid(
     )
 
 
+def _settle_chunk_narrow(
+    ids: np.ndarray, finite: np.ndarray | None, num_experts: int, threshold: int,
+    out_ids: np.ndarray, out_dispatched: np.ndarray, out_votes: np.ndarray, counts: np.ndarray,
+) -> None:
+    k = ids.shape[-1]
+    keys = _keys_narrow(ids, finite)
+    limit = keys.dtype.type(num_experts << (8 * (k - 1)))  # valid iff largest id < num_experts
+    valid = keys < limit
+    cand = _majority_candidate(keys)
+    eq = keys == cand
+    r = eq.shape[0]
+    n_votes = eq.view(np.uint8).sum(axis=0, dtype=np.uint8 if r < 256 else np.int32)
+    n_votes *= cand < limit
+    disp = n_votes >= threshold
+    out_votes[:] = n_votes
+    out_dispatched[:] = disp
+    # the agreed ids as int8 bytes (low byte = smallest id): 0xFF = -1 for a withheld token
+    agreed = np.where(disp, cand, np.iinfo(keys.dtype).max)
+    ids8 = agreed.view(np.int8).reshape(-1, k)
+    if k == 2 and sys.byteorder == "big":
+        ids8 = ids8[:, ::-1]
+    np.copyto(out_ids, ids8)
+    eq &= disp
+    for i in range(r):  # per-row count_nonzero is far faster than axis=1
+        counts[0, i] += np.count_nonzero(eq[i])
+        counts[1, i] += np.count_nonzero(valid[i])
+
+
 def _settle_chunk(
     ids: np.ndarray, finite: np.ndarray | None, mode: str, k: int, num_experts: int,
     threshold: int, out_ids: np.ndarray, out_dispatched: np.ndarray, out_votes: np.ndarray,
     counts: np.ndarray,
 ) -> None:
+    if mode == "narrow":
+        _settle_chunk_narrow(ids, finite, num_experts, threshold, out_ids, out_dispatched, out_votes, counts)
+        return
     rows: np.ndarray | None = None
     if mode == "bitmask":
         keys, valid = _keys_bitmask(ids, num_experts)
