@@ -87,7 +87,9 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
     x = np.asarray(arr, dtype=np.float64)
     batched = x.ndim == 3
     x = x if batched else x[:, None, :]
-    if not np.isfinite(x).all():
+    # a finite sum proves every value finite (inf/NaN anywhere make it inf/NaN); only
+    # a non-finite sum (or an overflow of finite values) pays the elementwise check
+    if not np.isfinite(x.sum()) and not np.isfinite(x).all():
         finite = np.isfinite(x)
         if nonfinite == "raise":
             r, t, e = (int(i) for i in np.argwhere(~finite)[0])
@@ -129,3 +131,26 @@ def pairwise_sq_dists(v: np.ndarray) -> np.ndarray:
     idx = np.arange(v.shape[0])
     d[:, idx, idx] = 0.0
     return d
+
+
+def closeness(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(h, sq, xc)`` for a (small) token chunk ``v = [n, tokens, d]``.
+
+    ``h[t, i, j] = x_i·x_j − ‖x_j‖²/2``: for each ``i`` a key that orders the others by
+    distance, larger = nearer, since ``‖x_i − x_j‖² = ‖x_i‖² − 2·h[t, i, j]`` exactly up
+    to one rounding (the factor 2 is exact), so the same ties as the distances. ``sq``
+    is ``‖x_i‖²`` ``[tokens, n]`` and ``xc`` the chunk copied tokens-first
+    ``[tokens, n, d]`` (contiguous, for a following mixing product).
+
+    NOTE (speed): one subtraction instead of the four passes that turn a Gram matrix
+    into clamped distances, and the Gram product is taken against a copy of the
+    operand: numpy sends ``a @ a.T`` of one buffer to BLAS ``syrk``, which on 16×64
+    matrices costs about twice a ``gemm`` (copy included). Callers keep chunks small
+    (~1 MiB of input) so the copy, the product and the mixing hit the L2 cache.
+    """
+    xt = np.swapaxes(v, 0, 1)
+    xc = xt.copy()
+    h = np.matmul(xt, np.swapaxes(xc, 1, 2))
+    sq = np.einsum("tii->ti", h).copy()
+    h -= 0.5 * sq[:, None, :]
+    return h, sq, xc

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._arrays import check_nonneg_int, check_positive_int
 from ..errors import InvalidInput
-from ._input import NonFinite, pairwise_sq_dists, read_scores, require
+from ._input import NonFinite, closeness, pairwise_sq_dists, read_scores, require
 from ._network import middle_sum, sorted_ranks
 
 __all__ = [
@@ -78,19 +78,32 @@ def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
     return k
 
 
-#: tokens per pass of the distance-based rules: keeps the Gram matrices in cache
-TOKEN_CHUNK = 512
+#: tokens per pass of the distance-based rules: 128 x 16 replicas x 64 experts of
+#: float64 is 1 MiB, so a chunk's copy, Gram product and mixing product stay in L2
+TOKEN_CHUNK = 128
 
 
 def _krum_score_kernel(v: np.ndarray, k: int) -> np.ndarray:
-    """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others."""
+    """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others.
+
+    Per row the closeness keys (see :func:`closeness`) are sorted in place, self last
+    (``-inf``); the ``k`` largest are the ``k`` nearest, and their distances sum to
+    ``k·‖x_i‖² − 2·Σ h``, clamped at 0 like any sum of squared distances.
+    """
     n, t, _ = v.shape
     idx = np.arange(n)
     out = np.empty((t, n))
     for start in range(0, t, TOKEN_CHUNK):
-        d = pairwise_sq_dists(v[:, start : start + TOKEN_CHUNK])
-        d[:, idx, idx] = np.inf
-        out[start : start + TOKEN_CHUNK] = np.partition(d, k - 1, axis=2)[:, :, :k].sum(axis=2)
+        h, sq, _ = closeness(v[:, start : start + TOKEN_CHUNK])
+        h[:, idx, idx] = -np.inf
+        h.sort(axis=2)
+        acc = out[start : start + TOKEN_CHUNK]
+        acc[...] = h[:, :, n - 1]
+        for j in range(n - 2, n - 1 - k, -1):  # column adds: numpy reduces short rows slowly
+            acc += h[:, :, j]
+        acc *= -2.0
+        acc += k * sq
+        np.maximum(acc, 0.0, out=acc)
     return out
 
 
@@ -103,8 +116,10 @@ def _krum_pick(v: np.ndarray, k: int, m: int) -> np.ndarray:
 
 
 def _gather(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``v[idx[t, j], t, :]`` → ``[tokens, j, d]``."""
-    return np.take_along_axis(np.swapaxes(v, 0, 1), idx[:, :, None], axis=1)
+    """``v[idx[t, j], t, :]`` → ``[tokens, j, d]`` (one fancy index on the flat replica-token rows)."""
+    n, t, d = v.shape
+    rows = idx * t + np.arange(t)[:, None]
+    return v.reshape(n * t, d)[rows]
 
 
 def _mean_of(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -186,18 +201,36 @@ def _bulyan(v: np.ndarray, f: int) -> np.ndarray:
 
 
 def _nnm(v: np.ndarray, f: int) -> np.ndarray:
-    """``[n, tokens, d]``: each vector replaced by the mean of its ``n - f`` nearest (itself included)."""
-    n, t, _ = v.shape
+    """``[n, tokens, d]``: each vector replaced by the mean of its ``n - f`` nearest (itself included).
+
+    Per token chunk: closeness keys (self ``+inf``, always kept), the ``n - f`` largest
+    found by one ``np.partition`` and turned into a 0 / ``1/(n-f)`` weight mask, then
+    one batched product. Rows where the boundary value is tied pick exactly ``n - f``
+    by ``argpartition`` instead.
+    """
+    n, t, d = v.shape
     keep = n - f
     if f == 0:
         return np.broadcast_to(v.mean(axis=0), v.shape).copy()
-    d = pairwise_sq_dists(v)
     idx = np.arange(n)
-    d[:, idx, idx] = -1.0  # a vector is always its own nearest neighbour
-    near = np.argpartition(d, keep - 1, axis=2)[:, :, :keep]  # the set matters, not its order
-    w = np.zeros((t, n, n))
-    np.put_along_axis(w, near, 1.0 / keep, axis=2)
-    return np.swapaxes(np.matmul(w, np.swapaxes(v, 0, 1)), 0, 1)
+    cut = n - keep  # h sorted ascending: indices cut.. are the keep nearest
+    out = np.empty((t, n, d))
+    for start in range(0, t, TOKEN_CHUNK):
+        h, _, xc = closeness(v[:, start : start + TOKEN_CHUNK])
+        h[:, idx, idx] = np.inf
+        part = np.partition(h, cut, axis=2)
+        kth = part[:, :, cut : cut + 1]
+        near = h >= kth
+        # every row keeps >= keep; more only where the boundary value is tied
+        if np.count_nonzero(near) != near.shape[0] * n * keep:
+            rows = np.nonzero(np.count_nonzero(near, axis=2) != keep)
+            pick = np.argpartition(h[rows], cut, axis=1)[:, cut:]
+            fixed = np.zeros((rows[0].size, n), dtype=bool)
+            np.put_along_axis(fixed, pick, True, axis=1)
+            near[rows] = fixed
+        w = np.multiply(near, 1.0 / keep)
+        np.matmul(w, xc, out=out[start : start + TOKEN_CHUNK])
+    return np.swapaxes(out, 0, 1)
 
 
 # ── public rules ───────────────────────────────────────────────────────────
