@@ -179,11 +179,12 @@ def _keys_narrow(ids: np.ndarray, finite: np.ndarray | None) -> np.ndarray:
     rot |= v << _EIGHT
     key = np.maximum(v, rot)
     dup = v == rot
-    for i in np.flatnonzero(dup.any(axis=1)):  # rare: fix only the rows that have one
-        row = key[i]
-        carried = np.minimum((row & np.uint16(0xFF)) + np.uint16(1), np.uint16(_NONE))
-        carried |= np.uint16(_NONE << 8)
-        np.copyto(row, carried, where=dup[i])
+    for i in np.flatnonzero(dup.any(axis=1)):  # rare: fix only the duplicates
+        at = np.flatnonzero(dup[i])
+        y = key[i, at] & np.uint16(0xFF)
+        y += np.uint16(1) - (y >> np.uint16(6))  # y + 1, but the empty set (64, 64) stays
+        y |= np.uint16(_NONE << 8)
+        key[i, at] = y
     if finite is not None:
         np.copyto(key, np.uint16(_NONE << 8 | _NONE), where=~finite)
     return key
@@ -337,7 +338,8 @@ def settle_batch(
     if invalid == "raise":
         _raise_on_invalid(ids, finite, num_experts, rids)
 
-    expert_ids = np.full((t, k), -1, dtype=np.int64)
+    # the narrow path writes every row; the others only the dispatched ones
+    expert_ids = np.empty((t, k), dtype=np.int64) if mode == "narrow" else np.full((t, k), -1, dtype=np.int64)
     dispatched = np.zeros(t, dtype=bool)
     votes = np.zeros(t, dtype=np.int32)
     counts = np.zeros((2, r), dtype=np.int64)  # agreeing on dispatched tokens, valid
@@ -408,12 +410,15 @@ def _settle_chunk_narrow(
     out_votes[:] = n_votes
     out_dispatched[:] = disp
     # the agreed ids as int8 bytes (low byte = smallest id): 0xFF = -1 for a withheld token
-    agreed = np.where(disp, cand, np.iinfo(keys.dtype).max)
-    ids8 = agreed.view(np.int8).reshape(-1, k)
+    all_dispatched = bool(disp.all())
+    if not all_dispatched:
+        np.copyto(cand, np.iinfo(cand.dtype).max, where=~disp)
+    ids8 = cand.view(np.int8).reshape(-1, k)
     if k == 2 and sys.byteorder == "big":
         ids8 = ids8[:, ::-1]
     np.copyto(out_ids, ids8)
-    eq &= disp
+    if not all_dispatched:
+        eq &= disp
     for i in range(r):  # per-row count_nonzero is far faster than axis=1
         counts[0, i] += np.count_nonzero(eq[i])
         counts[1, i] += np.count_nonzero(valid[i])
