@@ -89,7 +89,9 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
     x = x if batched else x[:, None, :]
     # a finite sum proves every value finite (inf/NaN anywhere make it inf/NaN); only
     # a non-finite sum (or an overflow of finite values) pays the elementwise check
-    if not np.isfinite(x.sum()) and not np.isfinite(x).all():
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    if not np.isfinite(total) and not np.isfinite(x).all():
         finite = np.isfinite(x)
         if nonfinite == "raise":
             r, t, e = (int(i) for i in np.argwhere(~finite)[0])
