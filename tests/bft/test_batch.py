@@ -230,7 +230,7 @@ def test_narrow_path_duplicates_and_out_of_range_keep_bitmask_identities():
     assert s.dispatched.tolist() == [False, False, True]
     assert s.votes.tolist() == [0, 0, 3]
     assert s.abstentions.tolist() == [2, 2, 2, 0]
-    keys = batch_mod._keys_narrow(p, None)
+    keys, _ = batch_mod._keys_narrow(p, None, 64)
     bitmask, _ = batch_mod._keys_bitmask(p, 64)
     assert ((keys[:, :, None] == keys[:, None, :]) == (bitmask[:, :, None] == bitmask[:, None, :])).all()
     assert ((keys[:, None] == keys[None]) == (bitmask[:, None] == bitmask[None])).all()
@@ -253,3 +253,17 @@ def test_majority_candidate_is_the_strict_majority_for_any_replica_count(r):
         ref = np.where(count == 0, keys[i], ref)
         count += np.where(keys[i] == ref, 1, -1)
     assert (cand == ref).all()
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_narrow_path_is_the_same_in_many_small_chunks(monkeypatch, k):
+    # chunks reuse one scratch buffer: results must not depend on the chunking
+    rng = np.random.default_rng(k)
+    truth, props = honest_batch(rng, 7, 20_000, 64, k)
+    props[5] = rng.integers(-2, 70, props[5].shape)
+    props[6, ::3] = props[6, ::3, :1]  # duplicates (k = 2)
+    whole = settle_batch(props, num_experts=64)
+    monkeypatch.setattr(batch_mod, "_NARROW_CHUNK_KEYS", 1)  # 4096-token chunks
+    chunked = settle_batch(props, num_experts=64)
+    assert _fields(chunked) == _fields(whole)
+    assert whole.dispatched.all() and (whole.expert_ids == np.sort(truth, axis=1)).all()
