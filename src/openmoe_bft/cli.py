@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from . import _json as safe_json
 from .errors import OpenMoEBFTError
 
 app = typer.Typer(
@@ -239,7 +240,7 @@ def route(
     try:
         try:
             if path.suffix == ".json":
-                scores = json.loads(path.read_text())
+                scores = safe_json.loads(path.read_text())
             else:
                 scores = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:

@@ -208,3 +208,15 @@ def test_ambiguous_bodies_are_refused_not_guessed(url, body, needle):
         "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream"})
     assert r.status_code == 400 and needle in r.json()["error"]["message"]
+
+
+def test_deeply_nested_body_is_refused_and_the_server_stays_up(url):
+    # The paywall imports eth_account, which raises the recursion limit to 100,000; a
+    # plain json.loads of this body would then overflow the C stack and kill the server.
+    deep = "[" * 400_000 + "]" * 400_000
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    r = httpx.post(url, content=deep, headers=headers, timeout=30)
+    assert 400 <= r.status_code < 500
+    health = httpx.get(url.rsplit("/", 1)[0] + "/healthz", timeout=10)
+    assert health.status_code == 200

@@ -10,11 +10,11 @@ depth and a node limit. Every problem is an :class:`~openmoe_bft.errors.InvalidI
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from .. import _json as safe_json
 from ..errors import InvalidInput, InvalidType
 
 __all__ = ["MAX_CARD_BYTES", "MAX_DEPTH", "MAX_NODES", "check_tree", "parse_json_bytes"]
@@ -57,7 +57,8 @@ def parse_json_bytes(data: bytes, *, source: str = "card",
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
+        value = safe_json.loads(text, max_depth=MAX_DEPTH, what=source, argument="card",
+                                object_pairs_hook=_pairs, parse_constant=_no_constant)
     except RecursionError:
         raise InvalidInput(f"{source} is nested too deeply to parse (limit {MAX_DEPTH})",
                            argument="card") from None

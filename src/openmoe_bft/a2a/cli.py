@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .. import _json as safe_json
 from ..errors import OpenMoEBFTError
 
 app = typer.Typer(help="A2A Agent Cards: validate against the EU AI Act and the 14 experts.",
@@ -35,7 +36,7 @@ def _key(path: Path | None) -> Any:
     text = data.strip()
     if text.startswith(b"{"):
         try:
-            return json.loads(text)
+            return safe_json.loads(text)
         except ValueError as exc:
             raise _bad(f"{str(path)!r} is not a JWK (JSON): {exc}") from None
     return data

@@ -41,6 +41,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _json as safe_json
 from ..canonical import canonical_json
 from ..errors import InvalidInput, InvalidType, MissingDependency
 
@@ -179,7 +180,7 @@ def _clean_empty(v: Any) -> Any:
 def _b64json(segment: str) -> Any:
     pad = "=" * (-len(segment) % 4)
     raw = base64.urlsafe_b64decode(segment + pad)
-    return json.loads(raw.decode("utf-8"))
+    return safe_json.loads(raw.decode("utf-8"))
 
 
 def _as_jose_key(key: Any, alg: str | None = None) -> Any:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .. import _json as safe_json
 from ..errors import OpenMoEBFTError
 from .model import Action, Covenant
 from .registry import CovenantRegistry
@@ -34,7 +35,7 @@ def _json_arg(text: str | None, what: str) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
+        return safe_json.loads(text)
     except ValueError as exc:
         raise _bad(f"{what} is not JSON: {exc}") from None
 

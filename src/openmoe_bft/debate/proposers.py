@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .. import _json as safe_json
 from ..errors import InvalidInput, InvalidType, OpenMoEBFTError
 
 __all__ = ["ProposerError", "openai_proposer", "parse_position", "render_prompt"]
@@ -101,7 +102,7 @@ def openai_proposer(
                                          method="POST")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                reply = json.loads(response.read().decode("utf-8"))
+                reply = safe_json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             raise ProposerError(f"{url} answered HTTP {exc.code}: {exc.reason}") from exc
         except (urllib.error.URLError, OSError) as exc:

@@ -22,12 +22,12 @@ are an :class:`EquivocationProof`: anyone with the replica's public key can chec
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .. import _json as safe_json
 from ..canonical import canonical_json
 from ..errors import InvalidInput, InvalidType
 from ..receipts.signing import Signer, Verifier, as_verifier
@@ -162,7 +162,7 @@ def parse_message(message: bytes) -> dict[str, Any] | None:
     if not isinstance(message, (bytes, bytearray)) or not message.startswith(DOMAIN):
         return None
     try:
-        header = json.loads(bytes(message[len(DOMAIN):]))
+        header = safe_json.loads(bytes(message[len(DOMAIN):]))
     except ValueError:
         return None
     return header if isinstance(header, dict) else None

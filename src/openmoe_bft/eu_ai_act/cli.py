@@ -13,7 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..errors import OpenMoEBFTError
+from .. import _json as safe_json
+from ..errors import InvalidInput, OpenMoEBFTError
 
 app = typer.Typer(help="EU AI Act (Regulation (EU) 2024/1689) Articles 9-15 checks.",
                   no_args_is_help=True)
@@ -47,9 +48,9 @@ def _read_json(file: str) -> object:
     except UnicodeDecodeError as exc:
         raise _bad(f"{file!r} is not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise _bad(f"{file!r} is nested too deeply to parse") from None
+        return safe_json.loads(text)
+    except (RecursionError, InvalidInput) as exc:
+        raise _bad(f"{file!r} is nested too deeply to parse ({exc})") from None
     except ValueError as exc:
         raise _bad(f"{file!r} is not JSON: {exc}") from None
 

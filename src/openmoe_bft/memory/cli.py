@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .. import _json as safe_json
 from ..errors import OpenMoEBFTError
 from .pyramid import MemoryPyramid
 from .types import ALL_TIERS, MemoryEvent, event_id
@@ -77,7 +78,7 @@ def import_(
         if not line.strip():
             continue
         try:
-            d = json.loads(line)
+            d = safe_json.loads(line)
             ts, role, content = d["timestamp"], d["role"], d["content"]
             events.append(MemoryEvent(d.get("id") or event_id(ts, role, content), ts, role,
                                       content, d.get("meta") or {}))

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _json as safe_json
 from ..errors import InvalidInput, OpenMoEBFTError
 from .text import words
 from .types import Atom, MemoryEvent, digest_id
@@ -79,7 +80,7 @@ class OpenAIExtractor:
         })
         try:
             content = reply["choices"][0]["message"]["content"]
-            facts = json.loads(_FENCE.sub("", content.strip()))["facts"]
+            facts = safe_json.loads(_FENCE.sub("", content.strip()))["facts"]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ExtractionError(f"the model's reply is not {{\"facts\": [...]}} JSON "
                                   f"({type(exc).__name__}: {exc})") from None
@@ -114,7 +115,7 @@ class OpenAIExtractor:
                                      method="POST")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310
-                return json.loads(resp.read())
+                return safe_json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             raise ExtractionError(f"{self.base_url} answered HTTP {exc.code}: "
                                   f"{exc.read()[:200]!r}") from None

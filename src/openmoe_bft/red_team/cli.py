@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .. import _json as safe_json
 from ..errors import OpenMoEBFTError
 
 app = typer.Typer(help="Red-team an agent: 8 strategies in 5 categories, scored and sealed.",
@@ -65,7 +66,7 @@ def scan_cmd(
     spec: Any = target
     if target.lstrip().startswith("{"):
         try:
-            spec = json.loads(target)
+            spec = safe_json.loads(target)
         except ValueError as exc:
             raise _bad(f"--target looks like JSON but is not: {exc}") from None
     if model and isinstance(spec, str) and spec.startswith(("http://", "https://")):

@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .. import _json as safe_json
 from .types import TargetResponse, ToolCall, ToolSpec, Verdict
 
 __all__ = [
@@ -146,7 +147,7 @@ def tool_calls_in_text(text: str, known: Iterable[str]) -> list[ToolCall]:
     calls: list[ToolCall] = []
     for blob in _JSON_OBJ.findall(text):
         try:
-            obj = json.loads(blob)
+            obj = safe_json.loads(blob)
         except ValueError:
             continue
         if not isinstance(obj, dict):
@@ -155,7 +156,7 @@ def tool_calls_in_text(text: str, known: Iterable[str]) -> list[ToolCall]:
         args = obj.get("arguments", obj.get("args", obj.get("parameters", {})))
         if isinstance(args, str):
             try:
-                args = json.loads(args)
+                args = safe_json.loads(args)
             except ValueError:
                 args = {}
         if isinstance(tool, str) and tool in names and isinstance(args, dict):

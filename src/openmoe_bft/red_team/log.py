@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from .. import _json as safe_json
 from ..errors import InvalidInput
 from .types import Attempt
 
@@ -65,7 +66,7 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             if not line:
                 continue
             try:
-                yield json.loads(line)
+                yield safe_json.loads(line)
             except ValueError:
                 continue
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
+from .. import _json as safe_json
 from ..errors import InvalidInput, InvalidType, MissingDependency, OpenMoEBFTError
 from .types import Message, TargetResponse, ToolCall, ToolSpec
 
@@ -106,7 +107,7 @@ def _tool_calls(raw: Any) -> tuple[ToolCall, ...]:
         args = fn.get("arguments", {}) if isinstance(fn, Mapping) else {}
         if isinstance(args, str):
             try:
-                args = json.loads(args)
+                args = safe_json.loads(args)
             except ValueError:
                 args = {"_raw": args}
         if isinstance(name, str):
@@ -314,7 +315,7 @@ class OpenAIChatTarget:
             raise TargetError(f"HTTP {status}: {raw[:200].decode('utf-8', 'replace')}",
                               retryable=status == 429 or status >= 500)
         try:
-            data = json.loads(raw)
+            data = safe_json.loads(raw)
             msg = data["choices"][0]["message"]
             content = msg.get("content") or ""
             if not isinstance(content, str):

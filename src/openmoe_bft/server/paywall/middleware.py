@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ... import _json as safe_json
 from .core import Paywall
 
 __all__ = ["PaywallMiddleware"]
@@ -129,7 +130,7 @@ class PaywallMiddleware:
 
     def _priced_call(self, body: bytes) -> tuple[Any, str, dict[str, Any]] | None:
         try:
-            msg = json.loads(body, object_pairs_hook=_no_duplicates)
+            msg = safe_json.loads(body, object_pairs_hook=_no_duplicates)
         except _Ambiguous:
             raise
         except ValueError:
