@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from openmoe_bft import attacks
 from openmoe_bft._sortnet import KNOWN_BEST, batcher_pairs, pairwise_pairs, set_program
-from openmoe_bft.aggregators import krum, krum_scores, multi_krum, nnm, trimmed_mean
-from openmoe_bft.aggregators import rules
+from openmoe_bft.aggregators import krum, krum_scores, multi_krum, nnm, rules, trimmed_mean
 from openmoe_bft.aggregators._network import NETWORK_MIN_SIZE, middle_sum
 from openmoe_bft.errors import InvalidInput
 
@@ -194,3 +193,40 @@ def test_finite_values_whose_sum_overflows_are_accepted_and_nonfinite_still_refu
     y[3, 2, 1] = -np.inf
     with pytest.raises(InvalidInput, match="non-finite"):
         krum(y, 1)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        lambda x: krum(x, 2),
+        lambda x: krum_scores(x, 2),
+        lambda x: multi_krum(x, 2, 3),
+        lambda x: nnm(x, 2),
+        lambda x: nnm(x, 0),
+    ],
+)
+def test_distance_rules_find_nonfinite_values_in_any_chunk(rule, bad):
+    """They skip the up-front pass and see NaN/inf through ‖x‖²; same error, same position."""
+    x = np.random.default_rng(2).normal(size=(7, rules.TOKEN_CHUNK + 9, 5))
+    x[4, rules.TOKEN_CHUNK + 3, 2] = bad
+    with pytest.raises(InvalidInput, match=f"replica 4, token {rules.TOKEN_CHUNK + 3}, expert 2"):
+        rule(x)
+    y = x[:, rules.TOKEN_CHUNK + 3, :].tolist()  # one [replicas, experts] matrix, as lists
+    with pytest.raises(InvalidInput, match="replica 4, expert 2"):
+        rule(y)
+
+
+def test_distance_rules_outlier_mode_still_maps_nonfinite_values():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(9, 40, 6))
+    x[8, :, 1] = np.nan  # one garbage replica, f = 2
+    assert np.isfinite(krum(x, 2, nonfinite="outlier")).all()
+    assert np.isfinite(nnm(x, 2, nonfinite="outlier")).all()
+    assert not (krum(x, 2, nonfinite="outlier") == x[8]).all(axis=1).any()
+
+
+def test_overflowing_squares_of_finite_values_are_not_called_nonfinite():
+    x = np.random.default_rng(6).normal(size=(7, 10, 4))
+    x[0] *= 1e200  # finite, but its squared norm overflows: the full check clears it
+    assert krum_scores(x, 2).shape == (10, 7)

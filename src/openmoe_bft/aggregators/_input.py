@@ -28,6 +28,13 @@ class Scores:
     v: np.ndarray
     batched: bool  # input was [replicas, tokens, experts]
     as_list: bool  # input was a plain Python sequence: answer with lists
+    argument: str = "vectors"
+    deferred: bool = False  # finiteness not checked yet (read_scores(defer_finite=True))
+
+    def ensure_finite(self) -> None:
+        """Run the finiteness check a ``defer_finite`` read skipped (raises like :func:`read_scores`)."""
+        if self.deferred:
+            _refuse_nonfinite(self.v, self.batched, self.argument)
 
     @property
     def n(self) -> int:
@@ -49,7 +56,9 @@ class Scores:
         return res.tolist() if self.as_list else res
 
 
-def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite = "raise") -> Scores:
+def read_scores(
+    scores: Any, *, argument: str = "vectors", nonfinite: NonFinite = "raise", defer_finite: bool = False
+) -> Scores:
     """Validate ``scores`` and return them tokens-first as float64.
 
     ``nonfinite="raise"`` (default) refuses NaN/±inf with :class:`InvalidInput` naming the
@@ -57,6 +66,9 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
     value far outside the finite range (``±(2·max|finite| + 1)``, NaN → ``+``), so a
     replica that sends garbage becomes a large-norm outlier, which every rule already
     tolerates while such replicas number at most ``f``.
+
+    ``defer_finite=True`` (with ``"raise"``) skips the check, for a kernel that sees every
+    value anyway and calls :meth:`Scores.ensure_finite` when it meets a non-finite one.
     """
     if isinstance(scores, (str, bytes, dict, set)):
         raise InvalidType(
@@ -87,23 +99,36 @@ def read_scores(scores: Any, *, argument: str = "vectors", nonfinite: NonFinite 
     x = np.asarray(arr, dtype=np.float64)
     batched = x.ndim == 3
     x = x if batched else x[:, None, :]
+    if nonfinite == "raise":
+        if not defer_finite:
+            _refuse_nonfinite(x, batched, argument)
+        return Scores(v=x, batched=batched, as_list=as_list, argument=argument, deferred=defer_finite)
+    if not _all_finite(x):
+        finite = np.isfinite(x)
+        big = 2.0 * float(np.abs(x[finite]).max(initial=0.0)) + 1.0
+        x = np.where(finite, x, np.where(x < 0, -big, big))
+    return Scores(v=x, batched=batched, as_list=as_list, argument=argument)
+
+
+def _all_finite(x: np.ndarray) -> bool:
     # a finite sum proves every value finite (inf/NaN anywhere make it inf/NaN); only
     # a non-finite sum (or an overflow of finite values) pays the elementwise check
     with np.errstate(over="ignore", invalid="ignore"):
         total = x.sum()
-    if not np.isfinite(total) and not np.isfinite(x).all():
-        finite = np.isfinite(x)
-        if nonfinite == "raise":
-            r, t, e = (int(i) for i in np.argwhere(~finite)[0])
-            where = f"replica {r}, token {t}, expert {e}" if batched else f"replica {r}, expert {e}"
-            raise InvalidInput(
-                f"non-finite score {x[r, t, e]!r} at {where}; clean the scores, or pass "
-                "nonfinite='outlier' to treat such replicas as Byzantine outliers",
-                argument=argument,
-            )
-        big = 2.0 * float(np.abs(x[finite]).max(initial=0.0)) + 1.0
-        x = np.where(finite, x, np.where(x < 0, -big, big))
-    return Scores(v=x, batched=batched, as_list=as_list)
+    return bool(np.isfinite(total)) or bool(np.isfinite(x).all())
+
+
+def _refuse_nonfinite(x: np.ndarray, batched: bool, argument: str) -> None:
+    """:class:`InvalidInput` naming the first non-finite value's replica (token) and expert."""
+    if _all_finite(x):
+        return
+    r, t, e = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+    where = f"replica {r}, token {t}, expert {e}" if batched else f"replica {r}, expert {e}"
+    raise InvalidInput(
+        f"non-finite score {x[r, t, e]!r} at {where}; clean the scores, or pass "
+        "nonfinite='outlier' to treat such replicas as Byzantine outliers",
+        argument=argument,
+    )
 
 
 def require(cond: bool, *, rule: str, need: str, n: int, f: int) -> None:
@@ -149,10 +174,13 @@ def closeness(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     operand: numpy sends ``a @ a.T`` of one buffer to BLAS ``syrk``, which on 16×64
     matrices costs about twice a ``gemm`` (copy included). Callers keep chunks small
     (~1 MiB of input) so the copy, the product and the mixing hit the L2 cache.
+    A NaN/inf input makes its ``sq`` NaN/inf: the distance rules check that instead of
+    a separate pass over the whole batch (``read_scores(defer_finite=True)``).
     """
     xt = np.swapaxes(v, 0, 1)
     xc = xt.copy()
-    h = np.matmul(xt, np.swapaxes(xc, 1, 2))
-    sq = np.einsum("tii->ti", h).copy()
-    h -= 0.5 * sq[:, None, :]
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: callers check sq
+        h = np.matmul(xt, np.swapaxes(xc, 1, 2))
+        sq = np.einsum("tii->ti", h).copy()
+        h -= 0.5 * sq[:, None, :]
     return h, sq, xc

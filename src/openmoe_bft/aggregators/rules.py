@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,18 +91,21 @@ def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
 TOKEN_CHUNK = 128
 
 
-def _krum_score_kernel(v: np.ndarray, k: int) -> np.ndarray:
+def _krum_score_kernel(v: np.ndarray, k: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others.
 
     Per row the closeness keys (see :func:`closeness`) are sorted in place, self last
     (``-inf``); the ``k`` largest are the ``k`` nearest, and their distances sum to
     ``k·‖x_i‖² − 2·Σ h``, clamped at 0 like any sum of squared distances.
+    ``on_nonfinite`` is called when a chunk's ``‖x_i‖²`` is not finite (NaN/inf input).
     """
     n, t, _ = v.shape
     idx = np.arange(n)
     out = np.empty((t, n))
     for start in range(0, t, TOKEN_CHUNK):
         h, sq, _ = closeness(v[:, start : start + TOKEN_CHUNK])
+        if on_nonfinite is not None and not np.isfinite(sq).all():
+            on_nonfinite()
         h[:, idx, idx] = -np.inf
         h.sort(axis=2)
         acc = out[start : start + TOKEN_CHUNK]
@@ -114,9 +118,9 @@ def _krum_score_kernel(v: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _krum_pick(v: np.ndarray, k: int, m: int) -> np.ndarray:
+def _krum_pick(v: np.ndarray, k: int, m: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """Indices ``[tokens, m]`` of the ``m`` lowest Krum scores (ties → lowest index)."""
-    scores = _krum_score_kernel(v, k)
+    scores = _krum_score_kernel(v, k, on_nonfinite)
     if m == 1:
         return np.argmin(scores, axis=1)[:, None]
     return np.argsort(scores, axis=1, kind="stable")[:, :m]
@@ -137,16 +141,18 @@ def _mean_of(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.matmul(w, np.swapaxes(v, 0, 1))[:, 0, :]
 
 
-def _krum(v: np.ndarray, f: int, neighbors: Any = None) -> np.ndarray:
+def _krum(v: np.ndarray, f: int, neighbors: Any = None, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """``[tokens, d]``: per token, the replica vector with the lowest Krum score."""
-    pick = _krum_pick(v, _krum_neighbors(v.shape[0], f, neighbors), 1)
+    pick = _krum_pick(v, _krum_neighbors(v.shape[0], f, neighbors), 1, on_nonfinite)
     return _gather(v, pick)[:, 0, :]
 
 
-def _multi_krum(v: np.ndarray, f: int, m: Any = None, neighbors: Any = None) -> np.ndarray:
+def _multi_krum(
+    v: np.ndarray, f: int, m: Any = None, neighbors: Any = None, on_nonfinite: Callable[[], None] | None = None
+) -> np.ndarray:
     """``[tokens, d]``: per token, the mean of the ``m`` lowest Krum scores (default ``n - f``)."""
     n = v.shape[0]
-    return _mean_of(v, _krum_pick(v, _krum_neighbors(n, f, neighbors), _check_m(m, n, f)))
+    return _mean_of(v, _krum_pick(v, _krum_neighbors(n, f, neighbors), _check_m(m, n, f), on_nonfinite))
 
 
 #: geometric_median's defaults, also what robust_route(method="geometric_median") uses
@@ -207,23 +213,27 @@ def _bulyan(v: np.ndarray, f: int) -> np.ndarray:
     return np.take_along_axis(sel, closest, axis=0).mean(axis=0)
 
 
-def _nnm(v: np.ndarray, f: int) -> np.ndarray:
+def _nnm(v: np.ndarray, f: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """``[n, tokens, d]``: each vector replaced by the mean of its ``n - f`` nearest (itself included).
 
     Per token chunk: closeness keys (self ``+inf``, always kept), the ``n - f`` largest
     found by one ``np.partition`` and turned into a 0 / ``1/(n-f)`` weight mask, then
     one batched product. Rows where the boundary value is tied pick exactly ``n - f``
-    by ``argpartition`` instead.
+    by ``argpartition`` instead. ``on_nonfinite`` as for :func:`_krum_score_kernel`.
     """
     n, t, d = v.shape
     keep = n - f
     if f == 0:
+        if on_nonfinite is not None:
+            on_nonfinite()  # no distances to see the values: check them all
         return np.broadcast_to(v.mean(axis=0), v.shape).copy()
     idx = np.arange(n)
     cut = n - keep  # h sorted ascending: indices cut.. are the keep nearest
     out = np.empty((t, n, d))
     for start in range(0, t, TOKEN_CHUNK):
-        h, _, xc = closeness(v[:, start : start + TOKEN_CHUNK])
+        h, sq, xc = closeness(v[:, start : start + TOKEN_CHUNK])
+        if on_nonfinite is not None and not np.isfinite(sq).all():
+            on_nonfinite()
         h[:, idx, idx] = np.inf
         part = np.partition(h, cut, axis=2)
         kth = part[:, :, cut : cut + 1]
@@ -277,10 +287,10 @@ def krum_scores(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite
     The sum of squared distances to its ``neighbors`` nearest other replicas
     (default ``n - f - 2``, Blanchard et al.). Requires ``n >= 2f + 3``.
     """
-    s = read_scores(vectors, nonfinite=nonfinite)
+    s = read_scores(vectors, nonfinite=nonfinite, defer_finite=True)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="krum", need="n >= 2f + 3", n=s.n, f=f)
-    sc = _krum_score_kernel(s.v, _krum_neighbors(s.n, f, neighbors))
+    sc = _krum_score_kernel(s.v, _krum_neighbors(s.n, f, neighbors), s.ensure_finite)
     return sc if s.batched else sc[0]
 
 
@@ -291,10 +301,10 @@ def krum(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite: NonFi
     ``neighbors`` overrides the ``n - f - 2`` neighbourhood size (ByzFL's ``Krum`` uses
     ``n - f - 1``; pass that to reproduce it).
     """
-    s = read_scores(vectors, nonfinite=nonfinite)
+    s = read_scores(vectors, nonfinite=nonfinite, defer_finite=True)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="krum", need="n >= 2f + 3", n=s.n, f=f)
-    return s.out(_krum(s.v, f, neighbors))
+    return s.out(_krum(s.v, f, neighbors, s.ensure_finite))
 
 
 def multi_krum(
@@ -309,10 +319,10 @@ def multi_krum(
 
     ``m = 1`` is :func:`krum`. Requires ``n >= 2f + 3`` and ``1 <= m <= n``.
     """
-    s = read_scores(vectors, nonfinite=nonfinite)
+    s = read_scores(vectors, nonfinite=nonfinite, defer_finite=True)
     f = check_nonneg_int(f, "f")
     require(s.n >= 2 * f + 3, rule="multi_krum", need="n >= 2f + 3", n=s.n, f=f)
-    return s.out(_multi_krum(s.v, f, m, neighbors))
+    return s.out(_multi_krum(s.v, f, m, neighbors, s.ensure_finite))
 
 
 def _check_m(m: Any, n: int, f: int) -> int:
@@ -370,7 +380,7 @@ def nnm(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any:
     (itself included) and returns all ``n`` mixed vectors, in the input's layout, to be
     fed to any rule. Requires ``n > 2f``.
     """
-    s = read_scores(vectors, nonfinite=nonfinite)
+    s = read_scores(vectors, nonfinite=nonfinite, defer_finite=True)
     f = check_nonneg_int(f, "f")
     require(s.n > 2 * f, rule="nnm", need="n > 2f", n=s.n, f=f)
-    return s.out_replicas(_nnm(s.v, f))
+    return s.out_replicas(_nnm(s.v, f, s.ensure_finite))
