@@ -46,6 +46,7 @@ from .records import (
     payload_bytes,
 )
 from .signing import KeyRing, Signer, as_signer, as_verifier
+from .stored import ENTRY_COLUMNS, verify_store
 from .verify import Row, verify_rows
 
 __all__ = ["AuditChain"]
@@ -64,8 +65,7 @@ _MIGRATIONS = [
         key_id TEXT NOT NULL, signature TEXT NOT NULL)
     """,
 ]
-_COLUMNS = ("seq, trace_id, parent_receipt_id, timestamp, payload, payload_hash, prev_hash, "
-            "entry_hash, signer, key_id, signature, co_signer, co_key_id, co_signature")
+_COLUMNS = ENTRY_COLUMNS
 _INSERT = f"INSERT INTO receipt_entries ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _SEALING = ("entry", "batch")
 _PAGE = 20_000
@@ -529,6 +529,9 @@ class AuditChain:
         entry that is neither signed nor under a signed tree head.
         """
         ring = self.keys if keys is None else KeyRing(keys)
+        if self._store is not None:
+            return verify_store(self._store, self.checkpoints, ring if len(ring) else None,
+                                require_sealed=require_sealed)
         return verify_rows(self.rows(), self.checkpoints, ring if len(ring) else None,
                            require_sealed=require_sealed)
 
