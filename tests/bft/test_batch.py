@@ -267,3 +267,47 @@ def test_narrow_path_is_the_same_in_many_small_chunks(monkeypatch, k):
     chunked = settle_batch(props, num_experts=64)
     assert _fields(chunked) == _fields(whole)
     assert whole.dispatched.all() and (whole.expert_ids == np.sort(truth, axis=1)).all()
+
+
+@pytest.mark.parametrize("kind", ["out_of_range", "duplicates", "random_sets", "nan_rows"])
+def test_narrow_path_on_scattered_adversarial_input_matches_the_bitmask_path(monkeypatch, kind):
+    # dense, scattered masks take the branch-free (xor blend) paths rather than the indexed ones
+    rng = np.random.default_rng(len(kind))
+    truth, props = honest_batch(rng, 7, 6000, 64, 2)
+    if kind == "out_of_range":
+        props[:3] = np.where(rng.random(props[:3].shape) < 0.5, rng.integers(-100, 300, props[:3].shape), props[:3])
+    elif kind == "duplicates":
+        props[:3, :, 1] = np.where(rng.random((3, 6000)) < 0.5, props[:3, :, 0], props[:3, :, 1])
+        # (a, a) is the bitmask key of (a + 1, out of range): both in rows 0 and 1 of every
+        # other token, which is then withheld, its Boyer–Moore candidate that shared key
+        a = np.minimum(props[0, ::2, 0], 62)
+        props[0, ::2] = a[:, None]
+        props[1, ::2, 0], props[1, ::2, 1] = a + 1, 99
+        props[2, ::2] = rng.integers(0, 64, props[2, ::2].shape)
+    elif kind == "random_sets":  # Boyer–Moore restarts on most tokens, every other one withheld
+        props[:2] = rng.integers(0, 64, props[:2].shape)
+        props[2, ::2] = rng.integers(0, 64, props[2, ::2].shape)
+    if kind == "nan_rows":
+        logits = rng.standard_normal((1, 6000, 64)).repeat(7, 0)
+        logits[:3][rng.random((3, 6000)) < 0.5] = np.nan
+        fast, ref = _both_paths(monkeypatch, logits=logits, k=2)
+        assert fast.abstentions[:3].min() > 2000
+    else:
+        fast, ref = _both_paths(monkeypatch, props, num_experts=64)
+    assert _fields(fast) == _fields(ref)
+    if kind == "random_sets":
+        assert 2900 < fast.num_dispatched < 3100
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.floats(0, 1), st.sampled_from([np.uint8, np.uint16, np.uint64]),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_put_is_a_masked_assignment(n, p, dtype, scalar, seed):
+    rng = np.random.default_rng(seed)
+    dst = rng.integers(0, np.iinfo(dtype).max, n, dtype=dtype, endpoint=True)
+    src = dtype(rng.integers(0, 200)) if scalar else rng.integers(0, np.iinfo(dtype).max, n, dtype=dtype)
+    mask = rng.random(n) < p
+    want = dst.copy()
+    want[mask] = src if scalar else src[mask]
+    batch_mod._put(dst, src, mask)
+    assert (dst == want).all()

@@ -209,35 +209,71 @@ def _keys_narrow(
     c8 = work.take((r, t, k), np.uint8)
     np.copyto(c8, u, casting="unsafe")
     top = int(u.max()) if u.size else 0
-    if top >= _NONE:
-        np.copyto(c8, np.uint8(_NONE), where=u >= _NONE)
+    if top >= _NONE:  # ids >= 64 (or negative) become 64, branch-free
+        out = np.greater_equal(u, _NONE, out=np.empty(c8.shape, dtype=np.bool_))
+        ones = _ones_where(out, np.uint8)
+        c8 |= ones
+        ones &= np.uint8(0xFF ^ _NONE)
+        c8 ^= ones
     # every id in range and every logits row finite: only a duplicate is invalid
     counted = top < num_experts and (finite is None or bool(finite.all()))
     invalid = np.zeros(r, dtype=np.int64) if counted else None
     if k == 1:
         key = c8.reshape(r, t)
-        if finite is not None:
-            np.copyto(key, np.uint8(_NONE), where=~finite)
+        if finite is not None and not counted:
+            _put(key, np.uint8(_NONE), ~finite)
         return key, invalid
     v = c8.view(np.uint16).reshape(r, t)
     key = np.right_shift(v, _EIGHT, out=work.take((r, t), np.uint16))
     key |= np.left_shift(v, _EIGHT, out=work.take((r, t), np.uint16))  # the pair the other way round
     dup = np.equal(v, key, out=work.take((r, t), np.bool_))
     np.maximum(v, key, out=key)
-    for i in np.flatnonzero(dup.any(axis=1)):  # rare: fix only the duplicates
-        at = np.flatnonzero(dup[i])
-        y = key[i, at] & np.uint16(0xFF)
-        y += np.uint16(1) - (y >> np.uint16(6))  # y + 1, but the empty set (64, 64) stays
-        y |= np.uint16(_NONE << 8)
-        key[i, at] = y
+    for i in np.flatnonzero(dup.any(axis=1)):  # usually rare: fix only the duplicates
+        d = dup[i]
+        n = int(np.count_nonzero(d))
         if invalid is not None:
-            invalid[i] = at.size
-    if finite is not None:
-        np.copyto(key, np.uint16(_NONE << 8 | _NONE), where=~finite)
+            invalid[i] = n
+        if n * _SPARSE <= t:
+            at = np.flatnonzero(d)
+            key[i, at] = _carry(key[i, at])
+        else:
+            _put(key[i], _carry(key[i]), d)
+    if finite is not None and not counted:
+        _put(key, np.uint16(_NONE << 8 | _NONE), ~finite)
     return key, invalid
 
 
+def _carry(pair: np.ndarray) -> np.ndarray:
+    """The narrow key of the bitmask sum of a duplicate ``(y, y)``: the single bit
+    ``y + 1``, i.e. ``(64, y + 1)``; ``(63, 63)`` and ``(64, 64)`` are the empty set."""
+    y = pair & np.uint16(0xFF)
+    y += np.uint16(1) - (y >> np.uint16(6))
+    y |= np.uint16(_NONE << 8)
+    return y
+
+
 _EIGHT = np.uint16(8)
+_SPARSE = 32  # a mask with at most 1 / _SPARSE of its entries set is applied by index
+
+
+def _ones_where(mask: np.ndarray, dtype: Any) -> np.ndarray:
+    """All ones where ``mask`` is set, 0 elsewhere, in ``dtype`` (an unsigned int)."""
+    return np.negative(mask.view(np.uint8).astype(dtype))
+
+
+def _put(dst: np.ndarray, src: np.ndarray | Any, mask: np.ndarray) -> None:
+    """``dst[mask] = src`` without the cost a masked copy has on a scattered mask
+    (``np.copyto(where=)`` branches per element: ~250 us for 65,536 tokens at 50 %):
+    by index when few are set, else by an xor blend. ``dst`` is an unsigned int array."""
+    n = int(np.count_nonzero(mask))
+    if not n:
+        return
+    if n * _SPARSE <= mask.size:
+        np.copyto(dst, src, where=mask)
+        return
+    x = np.bitwise_xor(dst, src)
+    x &= _ones_where(mask, dst.dtype)
+    dst ^= x
 
 
 def _keys_packed(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.ndarray]:
@@ -293,9 +329,7 @@ def _majority_candidate(keys: np.ndarray) -> np.ndarray:
     s = np.ones(t, dtype=np.int8 if 2 * r - 1 <= 127 else np.int32)
     for i in range(1, r):
         row = keys[i]
-        restart = s == i - 1
-        if restart.any():
-            np.copyto(cand, row, where=restart)
+        _put(cand, row, s == i - 1)  # the count was 0: row i's value becomes the candidate
         eq = (row == cand).view(np.int8)
         s += eq
         s += eq
@@ -460,7 +494,7 @@ def _settle_chunk_narrow(
     # the agreed ids as int8 bytes (low byte = smallest id): 0xFF = -1 for a withheld token
     all_dispatched = bool(disp.all())
     if not all_dispatched:
-        np.copyto(cand, np.iinfo(cand.dtype).max, where=~disp)
+        cand |= _ones_where(~disp, cand.dtype)
     ids8 = cand.view(np.int8).reshape(-1, k)
     if k == 2 and sys.byteorder == "big":
         ids8 = ids8[:, ::-1]
