@@ -89,41 +89,49 @@ KNOWN_BEST: dict[int, tuple[tuple[int, int], ...]] = {
 }
 
 
-def _set_prune(pairs: tuple[tuple[int, int], ...], members: frozenset[int]) -> tuple[Op, ...]:
+def _set_prune(
+    pairs: tuple[tuple[int, int], ...], members: frozenset[int], exact: frozenset[int] = frozenset()
+) -> tuple[Op, ...]:
     """Backward pruning where only the multiset of values on ``members`` matters.
 
     A wire is either unneeded, needed only as one of the set (``members`` at the end),
-    or needed exactly. A comparator between two set-only wires merely swaps values
-    inside the set, so it is dropped; one feeding any needed wire is kept (with only the
-    sides that are needed) and makes both its inputs needed exactly.
+    or needed exactly (``exact`` at the end, or feeding a kept comparator). A comparator
+    between two set-only wires merely swaps values inside the set, so it is dropped; one
+    feeding any needed wire is kept (with only the sides that are needed) and makes both
+    its inputs needed exactly.
     """
-    set_only = set(members)
-    exact: set[int] = set()
+    set_only = set(members) - exact
+    needed_exact = set(exact)
     ops: list[Op] = []
     for i, j in reversed(pairs):
-        want_min, want_max = i in set_only or i in exact, j in set_only or j in exact
+        want_min = i in set_only or i in needed_exact
+        want_max = j in set_only or j in needed_exact
         if not (want_min or want_max) or (i in set_only and j in set_only):
             continue
         ops.append((i, j, want_min, want_max))
         set_only -= {i, j}
-        exact |= {i, j}
+        needed_exact |= {i, j}
     return tuple(reversed(ops))
 
 
 @lru_cache(maxsize=256)
-def set_program(n: int, lo: int, hi: int) -> tuple[Op, ...]:
+def set_program(n: int, lo: int, hi: int, *, extremes: bool = False) -> tuple[Op, ...]:
     """Comparators that leave the values of ranks ``lo..hi-1`` (in some order) on wires ``lo..hi-1``.
 
     Enough for anything symmetric in those values, e.g. their sum (a trimmed mean):
     swaps inside the set are dropped, so it is cheaper than :func:`program` for the
-    same ranks. Of Batcher's, the pairwise and (where there is one) the best known
-    network, the pruned one with fewer elementwise operations is returned.
+    same ranks. ``extremes=True`` also leaves the minimum on wire 0 and the maximum on
+    wire ``n - 1`` (two more ops for 16 wires), so NaN or ±inf anywhere in the input
+    shows there: NaN propagates through every minimum/maximum on its way. Of Batcher's,
+    the pairwise and (where there is one) the best known network, the pruned one with
+    fewer elementwise operations is returned.
     """
     if not 0 <= lo < hi <= n:
         raise ValueError(f"need 0 <= lo < hi <= n, got lo={lo}, hi={hi}, n={n}")
     members = frozenset(range(lo, hi))
+    exact = frozenset({0, n - 1}) if extremes else frozenset()
     networks = [batcher_pairs(n), pairwise_pairs(n)] + ([KNOWN_BEST[n]] if n in KNOWN_BEST else [])
-    candidates = [_set_prune(pairs, members) for pairs in networks]
+    candidates = [_set_prune(pairs, members, exact) for pairs in networks]
     return min(candidates, key=lambda ops: sum(a + b for _, _, a, b in ops))
 
 

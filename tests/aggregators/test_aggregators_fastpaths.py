@@ -53,10 +53,13 @@ def test_known_best_networks_sort_every_zero_one_input(n):
 
 def check_set_program(n, lo, hi, w):
     """0-1 principle for a set output: for every threshold, as many ones on lo..hi-1 as sorted."""
-    ops = set_program(n, lo, hi)
-    got = run_ops(ops, w)[lo:hi].sum(axis=0, dtype=int)
-    want = np.sort(w, axis=0)[lo:hi].sum(axis=0, dtype=int)
-    np.testing.assert_array_equal(got, want)
+    srt = np.sort(w, axis=0)
+    for extremes in (False, True):
+        out = run_ops(set_program(n, lo, hi, extremes=extremes), w)
+        np.testing.assert_array_equal(out[lo:hi].sum(axis=0, dtype=int), srt[lo:hi].sum(axis=0, dtype=int))
+        if extremes:  # and the minimum / maximum on the first / last wire
+            np.testing.assert_array_equal(out[0], srt[0])
+            np.testing.assert_array_equal(out[n - 1], srt[n - 1])
 
 
 @pytest.mark.parametrize("n", range(1, 11))
@@ -204,10 +207,12 @@ def test_finite_values_whose_sum_overflows_are_accepted_and_nonfinite_still_refu
         lambda x: multi_krum(x, 2, 3),
         lambda x: nnm(x, 2),
         lambda x: nnm(x, 0),
+        lambda x: trimmed_mean(x, 2),
+        lambda x: trimmed_mean(x, 0),
     ],
 )
-def test_distance_rules_find_nonfinite_values_in_any_chunk(rule, bad):
-    """They skip the up-front pass and see NaN/inf through ‖x‖²; same error, same position."""
+def test_rules_find_nonfinite_values_in_any_chunk(rule, bad):
+    """They skip the up-front pass and see NaN/inf through ‖x‖² or the network's min/max."""
     x = np.random.default_rng(2).normal(size=(7, rules.TOKEN_CHUNK + 9, 5))
     x[4, rules.TOKEN_CHUNK + 3, 2] = bad
     with pytest.raises(InvalidInput, match=f"replica 4, token {rules.TOKEN_CHUNK + 3}, expert 2"):
@@ -230,3 +235,14 @@ def test_overflowing_squares_of_finite_values_are_not_called_nonfinite():
     x = np.random.default_rng(6).normal(size=(7, 10, 4))
     x[0] *= 1e200  # finite, but its squared norm overflows: the full check clears it
     assert krum_scores(x, 2).shape == (10, 7)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", [(0, 0, 0), (6, 100, 63), (3, 2 * 16384 // 64 + 5, 17)])
+def test_trimmed_mean_network_path_sees_nonfinite_anywhere(bad, where):
+    x = np.random.default_rng(7).normal(size=(7, 600, 64))  # 38,400 values a replica: 3 chunks
+    x[where] = bad
+    with pytest.raises(InvalidInput, match="replica {}, token {}, expert {}".format(*where)):
+        trimmed_mean(x, 2)
+    x[where] = 1e300  # a finite outlier is just trimmed away
+    assert np.isfinite(trimmed_mean(x, 2)).all()

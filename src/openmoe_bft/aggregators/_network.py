@@ -22,6 +22,8 @@ none under 90 ops).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .._sortnet import program, set_program
@@ -91,23 +93,34 @@ def sorted_ranks(x: np.ndarray, ranks: tuple[int, ...]) -> np.ndarray:
     return out.reshape((len(ranks), *x.shape[1:]))
 
 
-def middle_sum(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+def middle_sum(
+    x: np.ndarray, lo: int, hi: int, on_nonfinite: Callable[[], None] | None = None
+) -> np.ndarray:
     """Sum along axis 0 of the order statistics ``lo..hi-1`` of ``x``: ``x.shape[1:]``.
 
     Only the values in the middle are ever added (no total-minus-extremes), so the sum
     is as accurate as summing the sorted middle directly, whatever the outliers' size.
+    With ``on_nonfinite``, the network also carries each chunk's minimum and maximum
+    (``set_program(extremes=True)``), and ``on_nonfinite()`` is called when either is
+    NaN/±inf: a check of the input for two ops a chunk instead of a pass over it.
     """
     n = x.shape[0]
     if _small(x):
+        if on_nonfinite is not None:
+            on_nonfinite()
         return np.sort(x, axis=0)[lo:hi].sum(axis=0)
     flat = x.reshape(n, -1)
     m = flat.shape[1]
     out = np.empty(m, dtype=x.dtype)
-    comparators = set_program(n, lo, hi)
+    comparators = set_program(n, lo, hi, extremes=on_nonfinite is not None)
     pool = _pool(n, m, x.dtype)
     for start in range(0, m, CHUNK):
         stop = min(start + CHUNK, m)
         rows = _run([flat[i, start:stop] for i in range(n)], comparators, pool)
+        if on_nonfinite is not None and not (
+            np.isfinite(rows[0].min()) and np.isfinite(rows[n - 1].max())
+        ):
+            on_nonfinite()
         acc = out[start:stop]
         if hi - lo == 1:
             acc[...] = rows[lo]

@@ -58,11 +58,13 @@ def _median(v: np.ndarray) -> np.ndarray:
     return (lo + hi) / 2.0
 
 
-def _trimmed(v: np.ndarray, f: int) -> np.ndarray:
+def _trimmed(v: np.ndarray, f: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     n = v.shape[0]
     if f == 0:
+        if on_nonfinite is not None:
+            on_nonfinite()
         return v.mean(axis=0)
-    total = middle_sum(v, f, n - f)
+    total = middle_sum(v, f, n - f, on_nonfinite)
     total /= n - 2 * f
     return total
 
@@ -275,10 +277,10 @@ def trimmed_mean(vectors: Any, f: int, *, nonfinite: NonFinite = "raise") -> Any
 
     Requires ``n > 2f``. Like the median, each coordinate stays within the honest range.
     """
-    s = read_scores(vectors, nonfinite=nonfinite)
+    s = read_scores(vectors, nonfinite=nonfinite, defer_finite=True)
     f = check_nonneg_int(f, "f")
     require(s.n > 2 * f, rule="trimmed_mean", need="n > 2f", n=s.n, f=f)
-    return s.out(_trimmed(s.v, f))
+    return s.out(_trimmed(s.v, f, s.ensure_finite))
 
 
 def krum_scores(vectors: Any, f: int, *, neighbors: int | None = None, nonfinite: NonFinite = "raise") -> np.ndarray:
