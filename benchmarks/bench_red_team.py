@@ -7,7 +7,7 @@ sequential by nature). The baseline, in the same run, is bare ``httpx.AsyncClien
 posting the same number of requests under an ``asyncio.Semaphore(C)`` (no probes,
 detectors, multi-turn ordering or retries): ours / baseline is the orchestration overhead.
 
-The target runs in a subprocess (``python -m openmoe_bft.red_team.testing hardened
+The target runs in a subprocess (``python -m openmoe_bft.testing hardened
 0.05``) so its threads do not share the scanner's GIL; ``--in-process`` keeps it in
 this process. The hardened agent is used so every turn of every probe is sent.
 
@@ -36,12 +36,12 @@ from openmoe_bft.red_team import scan  # noqa: E402
 @contextmanager
 def target(latency: float, in_process: bool):
     if in_process:
-        from openmoe_bft.red_team.testing import FakeChatServer
+        from openmoe_bft.testing import FakeChatServer
 
         with FakeChatServer("hardened", latency=latency) as server:
             yield server.url
         return
-    proc = subprocess.Popen([sys.executable, "-m", "openmoe_bft.red_team.testing", "hardened",
+    proc = subprocess.Popen([sys.executable, "-m", "openmoe_bft.testing", "hardened",
                              str(latency)], stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()

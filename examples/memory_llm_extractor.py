@@ -11,46 +11,31 @@ a model would, so it runs offline (and in the test suite).
 import json
 import os
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from openmoe_bft.memory import MemoryPyramid
 from openmoe_bft.memory.llm import OpenAIExtractor
+from openmoe_bft.testing import FakeChatServer
 
 
-class FakeModel(BaseHTTPRequestHandler):
-    """Answers /v1/chat/completions with {"facts": [...]}, one fact per numbered event."""
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        facts = []
-        for line in body["messages"][-1]["content"].splitlines():
-            n, role, text = re.match(r"\[(\d+)\] \((\w+)\) (.*)", line).groups()
-            city = re.search(r"(?:live in|moved to) (\w+)", text)
-            if city:
-                facts.append({"event": int(n), "text": f"The user lives in {city[1]}",
-                              "salience": 0.9, "key": "user.location"})
-            elif role == "user" and len(text.split()) > 2:
-                facts.append({"event": int(n), "text": text.rstrip(".!"), "salience": 0.5})
-        reply = {"choices": [{"message": {"role": "assistant",
-                                          "content": json.dumps({"facts": facts})}}]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def fake_model(request):
+    """Answers with {"facts": [...]}, one fact per numbered event, like a model would."""
+    facts = []
+    for line in request["messages"][-1]["content"].splitlines():
+        n, role, text = re.match(r"\[(\d+)\] \((\w+)\) (.*)", line).groups()
+        city = re.search(r"(?:live in|moved to) (\w+)", text)
+        if city:
+            facts.append({"event": int(n), "text": f"The user lives in {city[1]}",
+                          "salience": 0.9, "key": "user.location"})
+        elif role == "user" and len(text.split()) > 2:
+            facts.append({"event": int(n), "text": text.rstrip(".!"), "salience": 0.5})
+    return 200, json.dumps({"facts": facts})
 
 
 base_url, model = os.environ.get("MEMORY_LLM_BASE_URL"), os.environ.get("MEMORY_LLM_MODEL")
 server = None
 if not base_url:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    base_url, model = f"http://127.0.0.1:{server.server_address[1]}/v1", "fake-model"
+    server = FakeChatServer(reply=fake_model).start()
+    base_url, model = server.url, "fake-model"
 
 try:
     memory = MemoryPyramid()
@@ -71,5 +56,4 @@ try:
     print("where does the user live?", memory.recall("user lives", tiers=["L1"], k=1)[0].text)
 finally:
     if server is not None:
-        server.shutdown()
-        server.server_close()
+        server.stop()

@@ -1,51 +1,15 @@
 """openai_proposer against a loopback fake OpenAI-compatible server (stdlib http.server)."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from openmoe_bft.debate import ProposerError, openai_proposer, parse_position, run_debate
 from openmoe_bft.errors import InvalidInput
+from openmoe_bft.testing import FakeChatServer
 
 
-class FakeOpenAI:
-    """Answers /v1/chat/completions with ``reply(request_json) -> (status, body)``."""
-
-    def __init__(self, reply):
-        self.requests = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body,
-                                       "auth": self.headers.get("Authorization")})
-                status, payload = reply(body)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+def FakeOpenAI(reply):  # noqa: N802 - reads like the class it stands for
+    """A loopback OpenAI-compatible server answering with ``reply(request_json)``."""
+    return FakeChatServer(reply=reply)
 
 
 def chat(content):
@@ -70,11 +34,12 @@ def test_llm_proposer_debates_with_rule_proposers_and_follows_them():
     first, second = [t for t in res.turns if t.proposer == "llm"]
     assert first.position == "reject" and second.position == "approve"  # lower-cased
     assert res.settlement.votes_for == 4
-    req = fake.requests[0]
-    assert req["path"] == "/v1/chat/completions" and req["auth"] == "Bearer sk-test"
-    assert req["body"]["model"] == "fake-1"
-    assert "Question: Ship it?" in req["body"]["messages"][-1]["content"]
-    later = fake.requests[1]["body"]["messages"][-1]["content"]
+    req = fake.received[0]
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["Authorization"] == "Bearer sk-test"
+    assert req["json"]["model"] == "fake-1"
+    assert "Question: Ship it?" in req["json"]["messages"][-1]["content"]
+    later = fake.received[1]["json"]["messages"][-1]["content"]
     assert "llm (you): POSITION: reject" in later and "rule0: rule says approve" in later
 
 

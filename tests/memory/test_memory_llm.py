@@ -1,49 +1,18 @@
 """OpenAIExtractor against a loopback fake OpenAI-compatible server."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from openmoe_bft.errors import InvalidInput
 from openmoe_bft.memory import MemoryPyramid
 from openmoe_bft.memory.llm import ExtractionError, OpenAIExtractor
+from openmoe_bft.testing import FakeChatServer
 
 
-class _Fake:
-    """Answers each chat completion with ``reply(request_json)`` and records requests."""
-
-    def __init__(self, reply):
-        self.reply, self.requests = reply, []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append((self.path, dict(self.headers), body))
-                status, content = fake.reply(body)
-                data = json.dumps({"choices": [{"message": {"role": "assistant",
-                                                            "content": content}}]}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+def _Fake(reply):  # noqa: N802
+    """A loopback OpenAI-compatible server answering with ``reply(request_json)``."""
+    return FakeChatServer(reply=reply)
 
 
 def _facts_for(body):
@@ -67,8 +36,8 @@ def test_llm_extractor_drives_dream_in_batches():
         p.observe_message(2.0, "user", "Reminder: water the ficus")
         p.observe_message(3.0, "user", "I live in Milan")
         s = p.dream(extractor=ex)
-    assert len(fake.requests) == 2  # 3 events, batches of 2
-    path, headers, body = fake.requests[0]
+    assert len(fake.received) == 2  # 3 events, batches of 2
+    path, headers, body = (fake.received[0][k] for k in ("path", "headers", "json"))
     assert path == "/v1/chat/completions" and headers["Authorization"] == "Bearer k-123"
     assert body["model"] == "tiny" and body["temperature"] == 0.0
     assert s.atoms_added == 3 and s.atoms_superseded == 1 and s.events_compacted == 3
