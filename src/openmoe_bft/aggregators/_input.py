@@ -160,8 +160,30 @@ def pairwise_sq_dists(v: np.ndarray) -> np.ndarray:
     return d
 
 
-def closeness(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(h, sq, xc)`` for a (small) token chunk ``v = [n, tokens, d]``.
+class ChunkWork:
+    """Buffers for :func:`closeness` and what follows it, reused across one call's token chunks.
+
+    Fresh arrays each chunk cost page faults (the allocator hands large freed blocks back
+    to the system); one set per call does not.
+    """
+
+    def __init__(self, n: int, d: int, chunk: int) -> None:
+        self.xc = np.empty((chunk, n, d))
+        self.h = np.empty((chunk, n, n))
+        self.sq = np.empty((chunk, n))
+        self.part = np.empty((chunk, n, n))
+        self.near = np.empty((chunk, n, n), dtype=bool)
+        self.w = np.empty((chunk, n, n))
+
+
+def diagonal(a: np.ndarray) -> np.ndarray:
+    """Writable view of the diagonals ``a[t, i, i]`` of a C-contiguous ``[tokens, n, n]``."""
+    t, n, _ = a.shape
+    return a.reshape(t, n * n)[:, :: n + 1]
+
+
+def closeness(v: np.ndarray, work: ChunkWork) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(h, sq, xc)`` for a (small) token chunk ``v = [n, tokens, d]``, in ``work``'s buffers.
 
     ``h[t, i, j] = x_i·x_j − ‖x_j‖²/2``: for each ``i`` a key that orders the others by
     distance, larger = nearer, since ``‖x_i − x_j‖² = ‖x_i‖² − 2·h[t, i, j]`` exactly up
@@ -178,9 +200,12 @@ def closeness(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a separate pass over the whole batch (``read_scores(defer_finite=True)``).
     """
     xt = np.swapaxes(v, 0, 1)
-    xc = xt.copy()
+    c = xt.shape[0]
+    xc = work.xc[:c]
+    np.copyto(xc, xt)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: callers check sq
-        h = np.matmul(xt, np.swapaxes(xc, 1, 2))
-        sq = np.einsum("tii->ti", h).copy()
+        h = np.matmul(xt, np.swapaxes(xc, 1, 2), out=work.h[:c])
+        sq = work.sq[:c]
+        np.copyto(sq, diagonal(h))
         h -= 0.5 * sq[:, None, :]
     return h, sq, xc

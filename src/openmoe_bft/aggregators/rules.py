@@ -31,7 +31,15 @@ import numpy as np
 
 from .._arrays import check_nonneg_int, check_positive_int
 from ..errors import InvalidInput
-from ._input import NonFinite, closeness, pairwise_sq_dists, read_scores, require
+from ._input import (
+    ChunkWork,
+    NonFinite,
+    closeness,
+    diagonal,
+    pairwise_sq_dists,
+    read_scores,
+    require,
+)
 from ._network import middle_sum, sorted_ranks
 
 __all__ = [
@@ -101,14 +109,14 @@ def _krum_score_kernel(v: np.ndarray, k: int, on_nonfinite: Callable[[], None] |
     ``k·‖x_i‖² − 2·Σ h``, clamped at 0 like any sum of squared distances.
     ``on_nonfinite`` is called when a chunk's ``‖x_i‖²`` is not finite (NaN/inf input).
     """
-    n, t, _ = v.shape
-    idx = np.arange(n)
+    n, t, d = v.shape
     out = np.empty((t, n))
+    work = ChunkWork(n, d, min(t, TOKEN_CHUNK))
     for start in range(0, t, TOKEN_CHUNK):
-        h, sq, _ = closeness(v[:, start : start + TOKEN_CHUNK])
+        h, sq, _ = closeness(v[:, start : start + TOKEN_CHUNK], work)
         if on_nonfinite is not None and not np.isfinite(sq).all():
             on_nonfinite()
-        h[:, idx, idx] = -np.inf
+        diagonal(h)[...] = -np.inf
         h.sort(axis=2)
         acc = out[start : start + TOKEN_CHUNK]
         acc[...] = h[:, :, n - 1]
@@ -229,17 +237,20 @@ def _nnm(v: np.ndarray, f: int, on_nonfinite: Callable[[], None] | None = None) 
         if on_nonfinite is not None:
             on_nonfinite()  # no distances to see the values: check them all
         return np.broadcast_to(v.mean(axis=0), v.shape).copy()
-    idx = np.arange(n)
     cut = n - keep  # h sorted ascending: indices cut.. are the keep nearest
     out = np.empty((t, n, d))
+    work = ChunkWork(n, d, min(t, TOKEN_CHUNK))
     for start in range(0, t, TOKEN_CHUNK):
-        h, sq, xc = closeness(v[:, start : start + TOKEN_CHUNK])
+        h, sq, xc = closeness(v[:, start : start + TOKEN_CHUNK], work)
+        c = h.shape[0]
         if on_nonfinite is not None and not np.isfinite(sq).all():
             on_nonfinite()
-        h[:, idx, idx] = np.inf
-        part = np.partition(h, cut, axis=2)
+        diagonal(h)[...] = np.inf
+        part = work.part[:c]
+        np.copyto(part, h)
+        part.partition(cut, axis=2)
         kth = part[:, :, cut : cut + 1]
-        near = h >= kth
+        near = np.greater_equal(h, kth, out=work.near[:c])
         # every row keeps >= keep; more only where the boundary value is tied
         if np.count_nonzero(near) != near.shape[0] * n * keep:
             rows = np.nonzero(np.count_nonzero(near, axis=2) != keep)
@@ -247,7 +258,7 @@ def _nnm(v: np.ndarray, f: int, on_nonfinite: Callable[[], None] | None = None) 
             fixed = np.zeros((rows[0].size, n), dtype=bool)
             np.put_along_axis(fixed, pick, True, axis=1)
             near[rows] = fixed
-        w = np.multiply(near, 1.0 / keep)
+        w = np.multiply(near, 1.0 / keep, out=work.w[:c])
         np.matmul(w, xc, out=out[start : start + TOKEN_CHUNK])
     return np.swapaxes(out, 0, 1)
 
