@@ -144,7 +144,7 @@ def test_input_is_not_modified():
     assert (props == before).all()
 
 
-# --- the narrow (uint8 / uint16 key) path for k <= 2 and <= 64 experts ----------------
+# --- the narrow (uint8 / uint16 key) path for k <= 2 and <= 255 experts ---------------
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -170,18 +170,18 @@ def messy_proposals(draw):
     r = draw(st.integers(1, 11))
     t = draw(st.integers(0, 40))
     k = draw(st.integers(1, 2))
-    e = draw(st.sampled_from([k, k + 1, 3, 8, 63, 64]))
+    e = draw(st.sampled_from([k, k + 1, 3, 8, 63, 64, 65, 100, 128, 129, 200, 255]))
     e = max(e, k)
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     pool = rng.integers(0, e, (draw(st.integers(1, 3)), t, k))
     props = pool[rng.integers(0, len(pool), r)]
-    lo, hi = draw(st.sampled_from([(0, e), (-3, e + 3), (60, 70), (-(2**40), 2**40)]))
+    lo, hi = draw(st.sampled_from([(0, e), (-3, e + 3), (60, 70), (250, 260), (-(2**40), 2**40)]))
     corrupt = rng.random((r, t, k)) < draw(st.floats(0, 0.6))
     props = np.where(corrupt, rng.integers(lo, hi, (r, t, k)), props)
     if k == 2:
         props[..., 1] = np.where(rng.random((r, t)) < 0.15, props[..., 0], props[..., 1])
-    dtype = draw(st.sampled_from(["int64", "int32", "int16", "uint64", "uint8"]))
+    dtype = draw(st.sampled_from(["int64", "int32", "int16", "int8", "uint64", "uint8"]))
     if dtype.startswith("u"):
         props = np.abs(props)
     info = np.iinfo(dtype)
@@ -202,7 +202,7 @@ def test_narrow_keys_match_the_bitmask_path_exactly(case):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 9), st.integers(0, 30), st.integers(1, 2), st.sampled_from([2, 5, 64]),
+@given(st.integers(1, 9), st.integers(0, 30), st.integers(1, 2), st.sampled_from([2, 5, 64, 100, 200]),
        st.integers(0, 2**32 - 1))
 def test_narrow_logits_path_matches_the_bitmask_path(r, t, k, e, seed):
     rng = np.random.default_rng(seed)

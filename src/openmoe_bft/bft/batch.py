@@ -20,11 +20,11 @@ sorted ids packed into bits otherwise), Boyer–Moore majority voting finds, per
 token, the only key that can hold a strict majority, and one comparison counts its
 votes. A token is dispatched when its key has ``decision_threshold(R)`` votes.
 
-The common MoE case, top-1 or top-2 over at most 64 experts, uses narrower keys
+The common MoE case, top-1 or top-2 over at most 255 experts, uses narrower keys
 (``uint8`` / ``uint16``: the ids cast to bytes, a pair ordered ``max << 8 | min``)
-that equal each other exactly when the bitmask keys do, invalid proposals included,
-so every output is the same as the bitmask path's; each pass then moves a quarter
-of the bytes or less.
+that equal each other exactly when the ``uint64`` keys do, invalid proposals
+included, so every output is the same as the general path's; each pass then moves
+a quarter of the bytes or less.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _keys_bitmask(ids: np.ndarray, num_experts: int) -> tuple[np.ndarray, np.nda
     return keys, valid
 
 
-_NARROW = True  # k <= 2 over <= 64 experts: uint8/uint16 keys (tests turn it off to compare)
+_NARROW = True  # k <= 2 over <= 255 experts: uint8/uint16 keys (tests turn it off to compare)
 _NONE = 64  # the narrow keys' "no bit" id: what the bitmask shift makes of an id >= 64
 
 
@@ -189,29 +189,36 @@ def _scratch_bytes(r: int, t: int, k: int) -> int:
 def _keys_narrow(
     ids: np.ndarray, finite: np.ndarray | None, num_experts: int, work: _Scratch | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """For ``k <= 2`` and ``num_experts <= 64``: a ``uint8`` (k = 1) or ``uint16`` (k = 2)
-    key per ``[R, T]`` that equals another exactly when the bitmask keys of
-    :func:`_keys_bitmask` do — invalid proposals included, so the majority candidate
-    (and the votes of a withheld token) are the same — at an eighth or a quarter of
-    the width. Also, when it comes for free, the invalid proposals per replica ``[R]``
-    (``None`` otherwise: then a key is valid iff its high byte, its largest id, is
-    below ``num_experts``).
+    """For ``k <= 2`` and ``num_experts <= 255``: a ``uint8`` (k = 1) or ``uint16`` (k = 2)
+    key per ``[R, T]`` that equals another exactly when the ``uint64`` keys of the
+    general path do — invalid proposals included, so the majority candidate (and the
+    votes of a withheld token) are the same — at an eighth or a quarter of the width.
+    Also, when it comes for free, the invalid proposals per replica ``[R]`` (``None``
+    otherwise: then a key is valid iff its high byte, its largest id, is below
+    ``num_experts``).
 
-    Ids are clamped to 64 (the "no bit" an id >= 64 or < 0 shifts to) and cast to
-    ``uint8``; a pair ``(a, b)`` is read as one ``uint16`` and ordered ``max << 8 | min``.
-    A duplicate ``(y, y)`` is what the bitmask carry makes of it, the single bit
-    ``y + 1``: ``(64, y + 1)``. Non-finite logits rows are the empty set ``(64, 64)``.
+    Ids are cast to ``uint8``; a pair ``(a, b)`` is read as one ``uint16`` and ordered
+    ``max << 8 | min``. Up to 64 experts the keys mirror the bitmask keys of
+    :func:`_keys_bitmask`: an id >= 64 or < 0 is the "no bit" 64, a duplicate ``(y, y)``
+    is what the bitmask carry makes of it, the single bit ``y + 1``: ``(64, y + 1)``,
+    and a non-finite logits row is the empty set ``(64, 64)``. From 65 to 255 experts
+    they mirror the packed keys of :func:`_keys_packed`: every invalid proposal (an id
+    out of range, a duplicate, a non-finite row) is the one key of all ones.
     """
     r, t, k = ids.shape
     if work is None:
         work = _Scratch(_scratch_bytes(r, t, k))
+    wide = num_experts > _NONE
+    if ids.dtype.kind == "i" and ids.dtype.itemsize == 1:
+        ids = ids.astype(np.int16)  # read unsigned, a negative int8 could pass for an id >= 128
     u = ids if ids.dtype.kind == "u" else ids.view(ids.dtype.str.replace("i", "u"))
     c8 = work.take((r, t, k), np.uint8)
     np.copyto(c8, u, casting="unsafe")
     top = int(u.max()) if u.size else 0
-    if top >= _NONE:  # ids >= 64 (or negative) become 64, branch-free
-        out = np.greater_equal(u, _NONE, out=np.empty(c8.shape, dtype=np.bool_))
-        ones = _ones_where(out, np.uint8)
+    if wide and top >= num_experts:  # out of range: 255, never a valid id (branch-free)
+        c8 |= _ones_where(np.greater_equal(u, num_experts, out=np.empty(c8.shape, dtype=np.bool_)), np.uint8)
+    elif not wide and top >= _NONE:  # ids >= 64 (or negative) become 64, branch-free
+        ones = _ones_where(np.greater_equal(u, _NONE, out=np.empty(c8.shape, dtype=np.bool_)), np.uint8)
         c8 |= ones
         ones &= np.uint8(0xFF ^ _NONE)
         c8 ^= ones
@@ -221,13 +228,23 @@ def _keys_narrow(
     if k == 1:
         key = c8.reshape(r, t)
         if finite is not None and not counted:
-            _put(key, np.uint8(_NONE), ~finite)
+            _put(key, np.uint8(0xFF if wide else _NONE), ~finite)
         return key, invalid
     v = c8.view(np.uint16).reshape(r, t)
     key = np.right_shift(v, _EIGHT, out=work.take((r, t), np.uint16))
     key |= np.left_shift(v, _EIGHT, out=work.take((r, t), np.uint16))  # the pair the other way round
     dup = np.equal(v, key, out=work.take((r, t), np.bool_))
     np.maximum(v, key, out=key)
+    if wide:
+        if invalid is not None:
+            for i in np.flatnonzero(dup.any(axis=1)):
+                invalid[i] = np.count_nonzero(dup[i])
+        bad = dup if top < num_experts else dup | (key >= np.uint16(0xFF00))
+        if bad.any():
+            key |= _ones_where(bad, np.uint16)
+        if finite is not None and not counted:
+            _put(key, np.uint16(0xFFFF), ~finite)
+        return key, invalid
     for i in np.flatnonzero(dup.any(axis=1)):  # usually rare: fix only the duplicates
         d = dup[i]
         n = int(np.count_nonzero(d))
@@ -410,8 +427,10 @@ def settle_batch(
     check_node_count(r, "replicas")
     threshold = decision_threshold(r)
     f = (r - 1) // 3
-    if num_experts <= 64:
-        mode = "narrow" if k <= 2 and _NARROW else "bitmask"
+    if k <= 2 and num_experts <= 255 and _NARROW:
+        mode = "narrow"
+    elif num_experts <= 64:
+        mode = "bitmask"
     elif k * _bits(num_experts) <= 63:
         mode = "packed"
     else:
@@ -495,10 +514,12 @@ def _settle_chunk_narrow(
     all_dispatched = bool(disp.all())
     if not all_dispatched:
         cand |= _ones_where(~disp, cand.dtype)
-    ids8 = cand.view(np.int8).reshape(-1, k)
+    ids8 = cand.view(np.int8 if num_experts <= 128 else np.uint8).reshape(-1, k)
     if k == 2 and sys.byteorder == "big":
         ids8 = ids8[:, ::-1]
     np.copyto(out_ids, ids8)
+    if num_experts > 128 and not all_dispatched:  # ids up to 254 are read unsigned: 255 is -1
+        out_ids -= (out_ids == 255) * 256
     if not all_dispatched:
         eq &= disp
     for i in range(r):  # per-row count_nonzero is far faster than axis=1
