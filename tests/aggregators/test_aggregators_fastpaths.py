@@ -231,10 +231,20 @@ def test_distance_rules_outlier_mode_still_maps_nonfinite_values():
     assert not (krum(x, 2, nonfinite="outlier") == x[8]).all(axis=1).any()
 
 
-def test_overflowing_squares_of_finite_values_are_not_called_nonfinite():
-    x = np.random.default_rng(6).normal(size=(7, 10, 4))
-    x[0] *= 1e200  # finite, but its squared norm overflows: the full check clears it
-    assert krum_scores(x, 2).shape == (10, 7)
+@pytest.mark.parametrize("scale", [1e160, 1e200, 1e300])
+def test_attackers_whose_squares_overflow_are_neither_refused_nor_chosen(scale):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(9, 300, 4))
+    x[[0, 5]] *= scale  # finite, but squared norms overflow to inf (and inf - inf = NaN)
+    honest = np.delete(x, [0, 5], axis=0)
+    assert krum_scores(x, 2).shape == (300, 9)
+    picked = krum(x, 2)
+    assert (picked[None] == honest).all(axis=2).any(axis=0).all()  # an honest vector each token
+    mk = multi_krum(x, 2, 3)
+    assert np.isfinite(mk).all() and np.abs(mk).max() < 10
+    mixed = nnm(x, 2)
+    assert np.isfinite(mixed[[1, 2, 3, 4, 6, 7, 8]]).all()
+    assert np.abs(mixed[[1, 2, 3, 4, 6, 7, 8]]).max() < 10  # honest rows mix honest vectors only
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])

@@ -101,27 +101,42 @@ def _krum_neighbors(n: int, f: int, neighbors: Any) -> int:
 TOKEN_CHUNK = 128
 
 
+#: a replica's key for itself in Krum: below every real key, and finite so that the
+#: 0-weight it gets in the mat-vec that sums the k nearest stays 0 (0 * -inf is NaN)
+_SELF_LAST = -np.finfo(np.float64).max
+
+
+def _overflowed(h: np.ndarray, on_nonfinite: Callable[[], None] | None) -> None:
+    """A chunk whose ``‖x‖²`` is not finite: NaN/inf input (``on_nonfinite`` raises), or
+    finite values beyond ~1e154 whose squares overflow. Then keys that are NaN (inf − inf)
+    or −inf become the farthest finite key and +inf the nearest, so such replicas rank
+    as far away and no 0-weight meets an infinity."""
+    if on_nonfinite is not None:
+        on_nonfinite()
+    np.nan_to_num(h, copy=False, nan=_SELF_LAST, posinf=-_SELF_LAST, neginf=_SELF_LAST)
+
+
 def _krum_score_kernel(v: np.ndarray, k: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """``[tokens, n]``: sum of squared distances from each vector to its ``k`` nearest others.
 
-    Per row the closeness keys (see :func:`closeness`) are sorted in place, self last
-    (``-inf``); the ``k`` largest are the ``k`` nearest, and their distances sum to
+    Per row the closeness keys (see :func:`closeness`) are sorted in place, self first
+    (the lowest key); the ``k`` largest are the ``k`` nearest, and their distances sum to
     ``k·‖x_i‖² − 2·Σ h``, clamped at 0 like any sum of squared distances.
     ``on_nonfinite`` is called when a chunk's ``‖x_i‖²`` is not finite (NaN/inf input).
     """
     n, t, d = v.shape
     out = np.empty((t, n))
     work = ChunkWork(n, d, min(t, TOKEN_CHUNK))
+    pick = np.zeros(n)
+    pick[n - k :] = 1.0
     for start in range(0, t, TOKEN_CHUNK):
         h, sq, _ = closeness(v[:, start : start + TOKEN_CHUNK], work)
-        if on_nonfinite is not None and not np.isfinite(sq).all():
-            on_nonfinite()
-        diagonal(h)[...] = -np.inf
+        if not np.isfinite(sq).all():
+            _overflowed(h, on_nonfinite)
+        diagonal(h)[...] = _SELF_LAST
         h.sort(axis=2)
         acc = out[start : start + TOKEN_CHUNK]
-        acc[...] = h[:, :, n - 1]
-        for j in range(n - 2, n - 1 - k, -1):  # column adds: numpy reduces short rows slowly
-            acc += h[:, :, j]
+        np.matmul(h, pick, out=acc)  # sum of the k largest: one mat-vec, not k short sums
         acc *= -2.0
         acc += k * sq
         np.maximum(acc, 0.0, out=acc)
@@ -131,6 +146,8 @@ def _krum_score_kernel(v: np.ndarray, k: int, on_nonfinite: Callable[[], None] |
 def _krum_pick(v: np.ndarray, k: int, m: int, on_nonfinite: Callable[[], None] | None = None) -> np.ndarray:
     """Indices ``[tokens, m]`` of the ``m`` lowest Krum scores (ties → lowest index)."""
     scores = _krum_score_kernel(v, k, on_nonfinite)
+    if not np.isfinite(scores).all():  # overflowed scores (see _overflowed) never win
+        scores = np.where(np.isnan(scores), np.inf, scores)
     if m == 1:
         return np.argmin(scores, axis=1)[:, None]
     return np.argsort(scores, axis=1, kind="stable")[:, :m]
@@ -243,8 +260,8 @@ def _nnm(v: np.ndarray, f: int, on_nonfinite: Callable[[], None] | None = None) 
     for start in range(0, t, TOKEN_CHUNK):
         h, sq, xc = closeness(v[:, start : start + TOKEN_CHUNK], work)
         c = h.shape[0]
-        if on_nonfinite is not None and not np.isfinite(sq).all():
-            on_nonfinite()
+        if not np.isfinite(sq).all():
+            _overflowed(h, on_nonfinite)
         diagonal(h)[...] = np.inf
         part = work.part[:c]
         np.copyto(part, h)
