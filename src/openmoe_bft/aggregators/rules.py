@@ -154,10 +154,8 @@ def _krum_pick(v: np.ndarray, k: int, m: int, on_nonfinite: Callable[[], None] |
 
 
 def _gather(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``v[idx[t, j], t, :]`` → ``[tokens, j, d]`` (one fancy index on the flat replica-token rows)."""
-    n, t, d = v.shape
-    rows = idx * t + np.arange(t)[:, None]
-    return v.reshape(n * t, d)[rows]
+    """``v[idx[t, j], t, :]`` → ``[tokens, j, d]`` (one fancy index; no copy of ``v``)."""
+    return v[idx, np.arange(v.shape[1])[:, None]]
 
 
 def _mean_of(v: np.ndarray, idx: np.ndarray) -> np.ndarray:
