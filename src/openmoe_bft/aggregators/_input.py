@@ -168,7 +168,7 @@ class ChunkWork:
     """
 
     def __init__(self, n: int, d: int, chunk: int) -> None:
-        self.xc = np.empty((chunk, n, d))
+        self.vc = np.empty((n, chunk, d))
         self.h = np.empty((chunk, n, n))
         self.sq = np.empty((chunk, n))
         self.part = np.empty((chunk, n, n))
@@ -188,23 +188,26 @@ def closeness(v: np.ndarray, work: ChunkWork) -> tuple[np.ndarray, np.ndarray, n
     ``h[t, i, j] = x_i·x_j − ‖x_j‖²/2``: for each ``i`` a key that orders the others by
     distance, larger = nearer, since ``‖x_i − x_j‖² = ‖x_i‖² − 2·h[t, i, j]`` exactly up
     to one rounding (the factor 2 is exact), so the same ties as the distances. ``sq``
-    is ``‖x_i‖²`` ``[tokens, n]`` and ``xc`` the chunk copied tokens-first
-    ``[tokens, n, d]`` (contiguous, for a following mixing product).
+    is ``‖x_i‖²`` ``[tokens, n]`` and ``xc`` a tokens-first ``[tokens, n, d]`` view of
+    a copy of the chunk (for a following mixing product).
 
     NOTE (speed): one subtraction instead of the four passes that turn a Gram matrix
     into clamped distances, and the Gram product is taken against a copy of the
     operand: numpy sends ``a @ a.T`` of one buffer to BLAS ``syrk``, which on 16×64
-    matrices costs about twice a ``gemm`` (copy included). Callers keep chunks small
-    (~1 MiB of input) so the copy, the product and the mixing hit the L2 cache.
+    matrices costs about twice a ``gemm`` (copy included). The copy keeps the
+    replica-first layout (16 runs of ``tokens × d`` values: a tokens-first copy made of
+    512-byte rows took twice as long), and both operands are strided views, which BLAS
+    takes as they are. Callers keep chunks small (~1 MiB of input) so the copy, the
+    product and the mixing hit the L2 cache.
     A NaN/inf input makes its ``sq`` NaN/inf: the distance rules check that instead of
     a separate pass over the whole batch (``read_scores(defer_finite=True)``).
     """
-    xt = np.swapaxes(v, 0, 1)
-    c = xt.shape[0]
-    xc = work.xc[:c]
-    np.copyto(xc, xt)
+    c = v.shape[1]
+    vc = work.vc[:, :c]
+    np.copyto(vc, v)
+    xc = np.swapaxes(vc, 0, 1)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf input: callers check sq
-        h = np.matmul(xt, np.swapaxes(xc, 1, 2), out=work.h[:c])
+        h = np.matmul(np.swapaxes(v, 0, 1), np.transpose(vc, (1, 2, 0)), out=work.h[:c])
         sq = work.sq[:c]
         np.copyto(sq, diagonal(h))
         h -= 0.5 * sq[:, None, :]
