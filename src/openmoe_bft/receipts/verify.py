@@ -41,7 +41,7 @@ __all__ = ["PAGE_SIZE", "Page", "Row", "check_checkpoint_signature", "row_pages"
 
 Row = tuple[Any, ...]
 _sha256 = hashlib.sha256
-PAGE_SIZE = 4096  # entries per page (a power of two)
+PAGE_SIZE = 512  # entries per page (a power of two; small pages stay in the CPU cache)
 _WIDTH = 14  # fields in a row
 
 
