@@ -248,6 +248,22 @@ def test_a_large_file_chain_uses_the_worker(tmp_path, monkeypatch):
     chain.close()
 
 
+def test_uncommitted_changes_are_verified_as_this_connection_sees_them(tmp_path, monkeypatch):
+    chain = AuditChain(tmp_path / "t.db", signer=KEY, sealing="batch", checkpoint_every=64)
+    chain.append_many([{"i": i} for i in range(600)], trace_id="t", timestamps=range(600))
+    chain.checkpoint()
+    monkeypatch.setattr(stored, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(stored, "_cores", lambda: 2)
+    with chain.store.transaction() as cur:  # not committed: a second connection sees none
+        cur.execute("UPDATE receipt_entries SET payload = ? WHERE seq = 500", (b"{}",))
+        inside = stored.verify_store(chain.store, chain.checkpoints, chain.keys, page_size=64)
+        assert not inside.ok and inside.broken_at == 500
+        cur.execute("ROLLBACK")
+        cur.execute("BEGIN")
+    assert stored.verify_store(chain.store, chain.checkpoints, chain.keys, page_size=64).ok
+    chain.close()
+
+
 def test_in_memory_store_never_starts_a_worker(monkeypatch):
     monkeypatch.setattr(stored, "_Worker", None)  # would fail if used
     chain = AuditChain(Store(":memory:"), signer=KEY, sealing="batch", checkpoint_every=8)

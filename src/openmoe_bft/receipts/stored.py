@@ -16,8 +16,10 @@ gives over every stored row, faster:
   reference loop. A page the worker could not confirm, or any worker failure, just
   leaves the page to this process.
 
-The worker opens the database file read-only with its own connection. It is forked
-when this process runs a single thread (cheap), else spawned.
+The worker opens the database file read-only with its own connection, so it is only
+used when the store's connection has no transaction open (which could hold changes
+no other connection sees). It is forked when this process runs a single thread
+(cheap), else spawned.
 """
 
 from __future__ import annotations
@@ -171,9 +173,16 @@ class _Worker:
         self._conn.close()
 
 
+def _in_transaction(store: Store) -> bool:
+    """Whether ``store``'s connection has a transaction open (then it may see rows a
+    second connection cannot; unknown counts as yes)."""
+    conn = getattr(store, "_conn", None)
+    return not isinstance(conn, sqlite3.Connection) or conn.in_transaction
+
+
 def _start_worker(store: Store, page_size: int, keyed: bool, heads: list[int],
                   parallel_min: int) -> _Worker | None:
-    if store.path == ":memory:" or _cores() < 2:
+    if store.path == ":memory:" or _cores() < 2 or _in_transaction(store):
         return None
     rows = store.query("SELECT MAX(seq) FROM receipt_entries")
     top = rows[0][0]
@@ -195,6 +204,7 @@ def _work(path: str, page_size: int, keyed: bool, heads: list[int], bounds: Any,
         uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
         con = sqlite3.connect(uri, uri=True)
         try:
+            con.execute("PRAGMA mmap_size = 1073741824")  # read pages in place
             lean = _lean_sql(keyed)
             while True:
                 with bounds.get_lock():
