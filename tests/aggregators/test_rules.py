@@ -288,7 +288,7 @@ def test_sorting_network_path_equals_numpy(n):
 
 
 def test_distance_rules_across_token_chunks():
-    """Krum scores are computed 512 tokens at a time; chunk edges change nothing."""
+    """Krum scores are computed TOKEN_CHUNK (128) tokens at a time; chunk edges change nothing."""
     x = rand((9, 1100, 6), 9)
     got = krum_scores(x, 2)
     for t in (0, 511, 512, 1023, 1024, 1099):
