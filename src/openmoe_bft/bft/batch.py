@@ -279,9 +279,10 @@ def _ones_where(mask: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def _put(dst: np.ndarray, src: np.ndarray | Any, mask: np.ndarray) -> None:
-    """``dst[mask] = src`` without the cost a masked copy has on a scattered mask
+    """``dst[mask] = src`` without the cost a masked copy has on a dense, scattered mask
     (``np.copyto(where=)`` branches per element: ~250 us for 65,536 tokens at 50 %):
-    by index when few are set, else by an xor blend. ``dst`` is an unsigned int array."""
+    a masked copy when few are set (cheap then), else an xor blend. ``dst`` is an
+    unsigned int array."""
     n = int(np.count_nonzero(mask))
     if not n:
         return
