@@ -94,3 +94,19 @@ def test_route_bad_input_exit_2(tmp_path):
     assert r.exit_code == 2 and "n >= 2f + 3" in r.output
     r = runner.invoke(app, ["route", str(tmp_path / "missing.npy")])
     assert r.exit_code == 2
+
+
+def test_demo_backend_ray_kills_two_and_misroutes_nothing():
+    import pytest
+
+    pytest.importorskip("ray")
+    r = runner.invoke(app, ["demo", "--backend", "ray", "--tokens", "8192", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output[r.output.index("{"):])
+    assert data["before"]["wrong_dispatches"] == data["after"]["wrong_dispatches"] == 0
+    assert data["after"]["live_replicas"] == 5 and len(data["killed"]) == 2
+
+
+def test_demo_rejects_an_unknown_backend():
+    r = runner.invoke(app, ["demo", "--backend", "nope"])
+    assert r.exit_code == 2 and "inprocess or ray" in r.output

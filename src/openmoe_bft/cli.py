@@ -160,29 +160,11 @@ def demo(
 
 def _demo_ray(*, tokens: int, experts: int, k: int, replicas: int, kill: int, seed: int,
               as_json: bool) -> None:
-    from .distributed.demo import render_demo, run_distributed_demo
+    from .distributed.cli import demo as distributed_demo
 
-    try:
-        with Progress(
-            TextColumn("[progress.description]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(),
-            console=_err, disable=as_json, transient=True,
-        ) as progress:
-            task = progress.add_task(f"{replicas} Ray actors, {kill} killed mid-run", total=tokens)
-            result = run_distributed_demo(
-                backend="ray", replicas=replicas, kill=kill, tokens=tokens,
-                batch=min(65_536, max(1, tokens // 4)), experts=experts, k=k, seed=seed,
-                progress=lambda m: progress.advance(task, m),
-            )
-    except OpenMoEBFTError as exc:
-        _fail(exc)
-        return
-    if as_json:
-        _emit_json(result.to_dict())
-    else:
-        _out.print(render_demo(result))
-    if not result.ok:
-        raise typer.Exit(1)
+    distributed_demo(backend="ray", replicas=replicas, kill=kill, tokens=tokens,
+                     batch=min(65_536, max(1, tokens // 4)), experts=experts, k=k, deadline=5.0,
+                     seed=seed, as_json=as_json)
 
 
 @app.command()
