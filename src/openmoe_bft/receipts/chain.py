@@ -40,6 +40,7 @@ from .records import (
     Receipt,
     VerifyResult,
     check_trace_id,
+    encode_payload,
     entry_bytes_json,
     format_timestamp,
     parse_timestamp,
@@ -70,16 +71,19 @@ _INSERT = f"INSERT INTO receipt_entries ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?
 _SEALING = ("entry", "batch")
 _PAGE = 20_000
 _sha256 = hashlib.sha256
+_UNKNOWN = object()
 
 
-def _row_to_receipt(row: Row, timestamp: Any = None) -> Receipt:
-    """A receipt from its row; ``timestamp`` (when known) keeps the caller's value."""
+def _row_to_receipt(row: Row, timestamp: Any = None, decoded: Any = _UNKNOWN) -> Receipt:
+    """A receipt from its row; ``timestamp`` (when known) keeps the caller's value, and
+    ``decoded`` (when known) is ``json.loads`` of the row's payload bytes."""
     (seq, trace_id, parent, ts, payload, ph, prev, eh, signer, key_id, sig,
      co_signer, co_key_id, co_sig) = row
     return Receipt(
         receipt_id=eh, trace_id=trace_id, parent_receipt_id=parent,
         timestamp=parse_timestamp(ts) if timestamp is None else timestamp,
-        payload=json.loads(payload), prev_hash=prev, entry_hash=eh, signature=sig, signer=signer,
+        payload=json.loads(payload) if decoded is _UNKNOWN else decoded, prev_hash=prev,
+        entry_hash=eh, signature=sig, signer=signer,
         co_signature=co_sig, co_signer=co_signer, seq=seq, payload_hash=ph, key_id=key_id,
         co_key_id=co_key_id,
     )
@@ -268,10 +272,11 @@ class AuditChain:
             if trace_json is None:
                 trace_json = traces[check_trace_id(trace_id)] = json.dumps(
                     trace_id, ensure_ascii=False)
-            data = payload_bytes(payload)
+            data, decoded = encode_payload(payload)
             if timestamp is None:
                 timestamp = self._clock()
-            encoded.append((trace_json, data, trace_id, timestamp, format_timestamp(timestamp)))
+            encoded.append((trace_json, data, trace_id, timestamp, format_timestamp(timestamp),
+                            decoded))
         for key in (signer, co_signer):
             if key is not None:
                 self.keys.add(key)  # refuses a different key under a known key id
@@ -282,7 +287,7 @@ class AuditChain:
     def _build(self, seq: int, prev: str, parent: str | None, item: tuple[Any, ...],
                signer: Signer | None, co_signer: Signer | None) -> tuple[Row, bytes]:
         """The stored row of a new entry, and its leaf hash (bytes)."""
-        trace_json, data, trace_id, _ts, ts_text = item
+        trace_json, data, trace_id, _ts, ts_text, _decoded = item
         ph = _sha256(data).hexdigest()
         leaf = _sha256(b"\x00" + entry_bytes_json(seq, prev, parent, ph, ts_text,
                                                   trace_json)).digest()
@@ -304,7 +309,7 @@ class AuditChain:
             last = self._records[-1] if self._records else None
             prev, parent = (last.entry_hash, last.receipt_id) if last else ("", None)
             row, leaf = self._build(seq, prev, parent, item, signer, co_signer)
-            receipt = _row_to_receipt(row, item[3])
+            receipt = _row_to_receipt(row, item[3], item[5])
             self._records.append(receipt)
             tree.append(leaf)
             out.append(receipt)
@@ -322,23 +327,26 @@ class AuditChain:
                 every = self.checkpoint_every if self._signer is not None else None
                 tree = self._ensure_tree(cur) if self._tree is not None or every else None
                 rows = []
+                leaves = []
                 cps = []
                 for item in encoded:
                     row, leaf = self._build(seq, prev, prev or None, item, signer, co_signer)
                     rows.append(row)
-                    if tree is not None:
-                        tree.append(leaf)
+                    leaves.append(leaf)
                     prev = row[7]
                     seq += 1
                     if every and seq % every == 0:
                         cps.append(seq)
+                if tree is not None:
+                    tree.extend(leaves)
                 cur.executemany(_INSERT, rows)
                 for size in cps:
                     self._write_checkpoint(cur, size)
         except BaseException:
             self._tree = None  # rebuilt from the store on next use
             raise
-        return [_row_to_receipt(row, item[3]) for row, item in zip(rows, encoded, strict=True)]
+        return [_row_to_receipt(row, item[3], item[5])
+                for row, item in zip(rows, encoded, strict=True)]
 
     # -- tail / tree --------------------------------------------------------------------
     def _tail(self, cur: Any) -> tuple[int, str]:

@@ -88,6 +88,30 @@ class MerkleTree:
             i >>= 1
         return index
 
+    def extend(self, leaves: Iterable[bytes]) -> None:
+        """Add several leaf hashes (the same tree as :meth:`append` one by one, built a
+        level at a time)."""
+        new = list(leaves)
+        if any(len(h) != 32 for h in new):
+            bad = next(len(h) for h in new if len(h) != 32)
+            raise InvalidInput(f"a leaf hash is 32 bytes, got {bad}", argument="leaf")
+        levels = self._levels
+        old, size = self._size, self._size + len(new)
+        levels[0] += b"".join(new)
+        self._size = size
+        sha = _sha256
+        h = 0
+        while True:  # parents j in [old >> h+1, size >> h+1) of level h+1 are new
+            lo, hi = old >> (h + 1), size >> (h + 1)
+            if lo == hi:
+                return
+            level = levels[h]
+            if h + 1 == len(levels):
+                levels.append(bytearray())
+            levels[h + 1] += b"".join([sha(b"\x01" + level[64 * j:64 * j + 64]).digest()
+                                       for j in range(lo, hi)])
+            h += 1
+
     def leaf(self, index: int) -> bytes:
         self._check_index(index, self._size)
         return bytes(self._levels[0][32 * index : 32 * index + 32])

@@ -98,7 +98,49 @@ def entry_hash_of(*fields: Any) -> str:
 
 def payload_bytes(payload: Any) -> bytes:
     """RFC 8785 bytes of a JSON payload; non-JSON → InvalidInput."""
-    return canonical_json(payload)
+    data = _flat_bytes(payload)
+    return canonical_json(payload) if data is None else data
+
+
+# One encoder for every flat payload (json.dumps(**options) builds one per call).
+_FLAT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _is_flat(payload: Any) -> bool:
+    """A dict of str keys (no astral characters: UTF-16 and code-point key order agree)
+    to str, bool, None or ints within ±2**53 — a one-level case of
+    :func:`openmoe_bft.canonical.canonical_json`'s plain payloads, for which the
+    standard library's encoder writes exactly the RFC 8785 bytes."""
+    if type(payload) is not dict:
+        return False
+    for k, v in payload.items():
+        if type(k) is not str or (not k.isascii() and max(k, default="") > "\uffff"):
+            return False
+        t = type(v)
+        if not (t is str or t is bool or v is None or (t is int and -_SAFE_INT < v < _SAFE_INT)):
+            return False
+    return True
+
+
+def _flat_bytes(payload: Any) -> bytes | None:
+    """RFC 8785 bytes of a flat payload (see :func:`_is_flat`), else None."""
+    if not _is_flat(payload):
+        return None
+    try:
+        return _FLAT.encode(payload).encode()
+    except UnicodeEncodeError:  # a lone surrogate: canonical_json words the refusal
+        return None
+
+
+def encode_payload(payload: Any) -> tuple[bytes, Any]:
+    """``(payload_bytes(payload), json.loads of those bytes)`` — the stored bytes and
+    the receipt's own copy of the payload — without parsing the bytes again when the
+    payload is flat (its sorted copy is what parsing would give)."""
+    data = _flat_bytes(payload)
+    if data is None:
+        data = canonical_json(payload)
+        return data, json.loads(data)
+    return data, dict(sorted(payload.items()))
 
 
 @dataclass(frozen=True)
