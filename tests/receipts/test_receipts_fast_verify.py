@@ -13,12 +13,13 @@ import itertools
 import json
 import shutil
 import sqlite3
+import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from openmoe_bft.receipts import AuditChain, Ed25519Key, KeyRing, MerkleTree, stored
+from openmoe_bft.receipts import AuditChain, Ed25519Key, KeyRing, MerkleTree, stored, verify
 from openmoe_bft.receipts.pages import check_page
 from openmoe_bft.receipts.records import entry_bytes_json
 from openmoe_bft.receipts.verify import Page, row_pages, verify_pages, verify_rows
@@ -245,6 +246,38 @@ def test_a_large_file_chain_uses_the_worker(tmp_path, monkeypatch):
     assert started  # 600 entries >= 256: a worker was started
     assert result == _reference(chain.rows(), chain.checkpoints, chain.keys, True)
     assert chain.verify(require_sealed=True) == result
+    chain.close()
+
+
+def test_a_spawned_worker_gives_the_same_result(tmp_path, monkeypatch):
+    import multiprocessing
+
+    chain = AuditChain(tmp_path / "s.db", signer=KEY, sealing="batch", checkpoint_every=32)
+    chain.append_many([{"i": i} for i in range(300)], trace_id="t", timestamps=range(300))
+    chain.checkpoint()
+    monkeypatch.setattr(stored, "_context", lambda: multiprocessing.get_context("spawn"))
+    monkeypatch.setattr(stored, "_cores", lambda: 2)
+    claimed = []
+    real = stored._Worker.summary
+
+    def spy(self, start):
+        summary = real(self, start)
+        claimed.append(summary is not None)
+        return summary
+
+    monkeypatch.setattr(stored._Worker, "summary", spy)
+    slow_check = verify.check_page
+
+    def slow(*args, **kw):  # this process crawls: the worker gets pages to do
+        time.sleep(0.05)
+        return slow_check(*args, **kw)
+
+    monkeypatch.setattr(verify, "check_page", slow)
+    result = stored.verify_store(chain.store, chain.checkpoints, chain.keys, page_size=16,
+                                 parallel_min=0)
+    assert result == _reference(chain.rows(), chain.checkpoints, chain.keys, False)
+    assert result.ok and result.checked == 300
+    assert any(claimed)  # the spawned worker checked pages this process then used
     chain.close()
 
 

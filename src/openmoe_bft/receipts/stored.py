@@ -169,6 +169,9 @@ class _Worker:
     def stop(self) -> None:
         if self._proc.is_alive():
             self._proc.terminate()
+            self._proc.join(5)
+            if self._proc.is_alive():
+                self._proc.kill()
         self._proc.join()
         self._conn.close()
 
@@ -193,7 +196,10 @@ def _start_worker(store: Store, page_size: int, keyed: bool, heads: list[int],
     need = parallel_min if ctx.get_start_method() == "fork" else 4 * parallel_min
     if (top + 1) < need or full_pages < 2:
         return None
-    return _Worker(os.path.abspath(store.path), full_pages, page_size, keyed, heads, ctx)
+    try:
+        return _Worker(os.path.abspath(store.path), full_pages, page_size, keyed, heads, ctx)
+    except (OSError, ValueError, RuntimeError):  # no process to be had: do it all here
+        return None
 
 
 def _work(path: str, page_size: int, keyed: bool, heads: list[int], bounds: Any,
