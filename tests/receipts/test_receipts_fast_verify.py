@@ -141,6 +141,28 @@ def test_tampered_store_every_way_agrees_with_the_reference_loop(db, tmp_path, d
         assert result == ref, (op, result, ref)
 
 
+@pytest.mark.parametrize("row", [0, 1, 4, 7, 12, N - 1])
+def test_each_cell_set_to_another_rows_value_every_way_agrees(db, tmp_path, row):
+    """A sweep: each column of a few rows (first, page interiors, page ends, last)
+    takes another row's value, and every way agrees with the reference loop."""
+    keys = [KEY.public_key, COUNTER.public_key]
+    for col in _ENTRY_COLS[1:]:
+        path = tmp_path / f"{col}.db"
+        shutil.copy(db, path)
+        _sql(path, (f"UPDATE receipt_entries SET {col} = (SELECT {col} FROM receipt_entries "
+                    "WHERE seq = ?) WHERE seq = ?", ((row + 3) % N, row)))
+        con = sqlite3.connect(db)
+        old, new = (con.execute(f"SELECT {col} FROM receipt_entries WHERE seq = ?",
+                                (k,)).fetchone()[0] for k in (row, (row + 3) % N))
+        con.close()
+        for ks in (None, keys):
+            ref, fast = _all_ways(path, ks, False, 4)
+            if old != new and col in _ENTRY_COLS[:8]:
+                assert not ref.ok and ref.broken_at == row, (col, ref)
+            for result in fast:
+                assert result == ref, (col, ks is None, result, ref)
+
+
 def _reforge(path, i, col, value):
     """Set row ``i``'s ``col`` and recompute every hash after it — links, entry
     hashes, tree-head roots — so only the checks beyond hashes can catch it."""

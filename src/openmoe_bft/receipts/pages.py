@@ -101,7 +101,10 @@ def check_page(start: int, columns: Sequence[Sequence[Any]], page_size: int,
 
     ``columns`` — ``seq, trace_id, parent_receipt_id, timestamp, payload,
     payload_hash, prev_hash, entry_hash`` followed by any number of signature columns
-    (all must be None when ``keyed``: signed pages take the reference path).
+    (all must be None when ``keyed``: signed pages take the reference path). A reader
+    that established in SQL that the page holds seq ``start, start + 1, ...`` may pass
+    None for ``seq``, and one that established each ``parent_receipt_id`` *is*
+    ``prev_hash`` (same type and bytes) may pass None for ``parent_receipt_id``.
     ``head_sizes`` — the sizes of all tree heads (sorted, strictly increasing).
     ``sqlite_values`` — every value is a str, bytes, int, float or None (as read from
     SQLite, with ``seq`` an INTEGER PRIMARY KEY): then every comparison below is exact
@@ -116,18 +119,24 @@ def check_page(start: int, columns: Sequence[Sequence[Any]], page_size: int,
 
 def _check(start: int, columns: Sequence[Sequence[Any]], page_size: int,
            head_sizes: Sequence[int], keyed: bool, sqlite_values: bool) -> PageSummary | None:
-    seqs, traces, parents, tss, payloads, phs, prevs, ehs = map(tuple, columns[:8])
-    m = len(seqs)
+    seq_col, traces, parent_col, tss, payloads, phs, prevs, ehs = columns[:8]
+    traces, tss, payloads, phs, prevs, ehs = map(tuple, (traces, tss, payloads, phs, prevs,
+                                                         ehs))
+    m = len(ehs)
     if not 0 < m <= page_size or start % page_size:
         return None
     if keyed and any(col.count(None) != m for col in columns[8:]):
         return None
     # -- shape: exact types (so == below is plain string equality), numbering ------------
-    if seqs != tuple(range(start, start + m)):
+    seqs = tuple(range(start, start + m))
+    if seq_col is not None and tuple(seq_col) != seqs:
+        return None
+    parents = prevs if parent_col is None else tuple(parent_col)
+    if not all(len(col) == m for col in (traces, tss, payloads, phs, prevs, parents, seqs)):
         return None
     first_parent = parents[0]
     if not sqlite_values and not (
-            _all(seqs, int) and _all(traces, str) and _all(tss, str) and _all(phs, str)
+            _all(seq_col or (0,), int) and _all(traces, str) and _all(tss, str) and _all(phs, str)
             and _all(prevs, str) and _all(ehs, str) and type(first_parent) in (str, _NONE)
             and _all(parents[1:] or ("",), str)):
         return None

@@ -3,8 +3,9 @@
 :func:`verify_store` gives exactly what :func:`~openmoe_bft.receipts.verify.verify_rows`
 gives over every stored row, faster:
 
-* pages are read with only the columns the page pass needs (the six signature
-  columns collapse into one ``coalesce`` that is NULL when the entry is unsigned);
+* pages are read with only the columns the page pass needs: a full page is read by
+  seq range (so seq itself is implied), and the six signature columns and the
+  parent-is-previous-hash test collapse into one flag column that SQLite computes;
   a page the page pass does not confirm is read again in full for the reference loop;
 * a large chain in a file is split between this process and one worker process
   (on a machine with two or more cores): the worker checks pages from the end of the
@@ -47,6 +48,13 @@ _CONTENT = ("seq, trace_id, parent_receipt_id, timestamp, payload, payload_hash,
             "entry_hash")
 _SIGNED = "coalesce(signer, key_id, signature, co_signer, co_key_id, co_signature)"
 _PAGE_SQL = "SELECT {} FROM receipt_entries WHERE seq >= ? ORDER BY seq LIMIT ?"
+# A full page by seq range: page_size rows with seq in [a, a + page_size) are exactly
+# a, a + 1, ... (seq is the integer primary key), so seq need not be read; and one
+# flag column is NULL exactly when the entry is unsigned (when keys are given) and its
+# parent_receipt_id IS its prev_hash (same type and bytes), so neither parent is read.
+_RANGE_SQL = ("SELECT trace_id, timestamp, payload, payload_hash, prev_hash, entry_hash, {} "
+              "FROM receipt_entries WHERE seq >= ? AND seq < ? ORDER BY seq")
+_PARENT_IS_PREV = "CASE WHEN parent_receipt_id IS prev_hash THEN NULL ELSE 1 END"
 
 #: Fewest entries for which a second process is used (fork); a spawned worker pays an
 #: interpreter start, so it needs four times as many.
@@ -55,6 +63,17 @@ PARALLEL_MIN = 1 << 17
 
 def _lean_sql(keyed: bool) -> str:
     return _PAGE_SQL.format(f"{_CONTENT}, {_SIGNED}" if keyed else _CONTENT)
+
+
+def _range_sql(keyed: bool) -> str:
+    flag = f"{_SIGNED[:-1]}, {_PARENT_IS_PREV})" if keyed else _PARENT_IS_PREV
+    return _RANGE_SQL.format(flag)
+
+
+def _range_columns(rows: list[Any]) -> list[Any]:
+    """check_page's columns from a range read (seq and parent_receipt_id implied)."""
+    traces, tss, payloads, phs, prevs, ehs, flags = zip(*rows, strict=True)
+    return [None, traces, None, tss, payloads, phs, prevs, ehs, flags]
 
 
 def verify_store(
@@ -92,6 +111,7 @@ def _pages(store: Store, keyed: bool, page_size: int, worker: _Worker | None
     """The stored rows as pages, in order (reading from seq 0 until a short page, as
     a plain iteration over the store does)."""
     lean = _lean_sql(keyed)
+    by_range = _range_sql(keyed)
     full = _PAGE_SQL.format(ENTRY_COLUMNS)
     nxt = 0
     while True:
@@ -102,6 +122,15 @@ def _pages(store: Store, keyed: bool, page_size: int, worker: _Worker | None
                            summary=summary)
                 nxt += summary.count
                 continue
+        rows = store.query(by_range, (nxt, nxt + page_size))
+        if len(rows) == page_size:
+            yield Page(rows=lambda a=nxt: store.query(full, (a, page_size)),
+                       columns=lambda rows=rows: _range_columns(rows), sqlite_values=True,
+                       extra_null=True)
+            nxt += page_size
+            continue
+        # the last page, or a gap: read the next rows whatever their seq (as a plain
+        # iteration over the store does)
         rows = store.query(lean, (nxt, page_size))
         if not rows:
             return
@@ -211,7 +240,7 @@ def _work(path: str, page_size: int, keyed: bool, heads: list[int], bounds: Any,
         con = sqlite3.connect(uri, uri=True)
         try:
             con.execute("PRAGMA mmap_size = 1073741824")  # read pages in place
-            lean = _lean_sql(keyed)
+            by_range = _range_sql(keyed)
             while True:
                 with bounds.get_lock():
                     page = bounds[1] - 1
@@ -219,10 +248,12 @@ def _work(path: str, page_size: int, keyed: bool, heads: list[int], bounds: Any,
                         break
                     bounds[1] = page
                 start = page * page_size
-                rows = con.execute(lean, (start, page_size)).fetchall()
-                summary = check_page(start, list(zip(*rows, strict=True)), page_size, heads,
-                                     keyed, sqlite_values=True) if rows else None
-                if summary is None or summary.count != page_size:
+                rows = con.execute(by_range, (start, start + page_size)).fetchall()
+                if len(rows) != page_size:
+                    break  # a gap: left to the main process
+                summary = check_page(start, _range_columns(rows), page_size, heads, True,
+                                     sqlite_values=True)
+                if summary is None:
                     break  # left to the main process, which words the break
                 done.append(summary)
         finally:

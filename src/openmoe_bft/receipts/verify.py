@@ -87,7 +87,9 @@ class Page:
     skip the page pass; ``summary`` — the page pass already done elsewhere (a
     worker); ``error`` — raised once the rows before it verify (a reader that failed
     part-way through the page, as a plain iteration would have); ``sqlite_values`` —
-    the values are as SQLite returns them (see :func:`~.pages.check_page`).
+    the values are as SQLite returns them (see :func:`~.pages.check_page`);
+    ``extra_null`` — the columns after the eight content columns must be None even
+    without keys (they carry checks the reader made in SQL).
     """
 
     rows: Callable[[], Sequence[Row]]
@@ -95,6 +97,7 @@ class Page:
     summary: PageSummary | None = None
     error: BaseException | None = None
     sqlite_values: bool = False
+    extra_null: bool = False
 
 
 def row_pages(rows: Iterable[Row], page_size: int = PAGE_SIZE) -> Iterator[Page]:
@@ -157,7 +160,8 @@ def verify_pages(
         if summary is None and page.columns is not None:
             columns = page.columns()
             if columns is not None:
-                summary = check_page(run.n, columns, page_size, run.sizes, keys is not None,
+                summary = check_page(run.n, columns, page_size, run.sizes,
+                                     keys is not None or page.extra_null,
                                      sqlite_values=page.sqlite_values)
         if summary is None or not run.compose(summary, page_size):
             bad = run.reference(page.rows())
