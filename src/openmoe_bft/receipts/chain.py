@@ -535,6 +535,10 @@ class AuditChain:
         knows: its signer, co-signer, rotated-out keys and ``keys=``). With no keys at
         all only hashes and links are checked. ``require_sealed`` — also fail on an
         entry that is neither signed nor under a signed tree head.
+
+        A large chain in a file is checked by this process and a worker process
+        together on a multi-core machine (:mod:`openmoe_bft.receipts.stored`); the
+        result is the same.
         """
         ring = self.keys if keys is None else KeyRing(keys)
         if self._store is not None:

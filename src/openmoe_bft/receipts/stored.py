@@ -25,10 +25,8 @@ no other connection sees). It is forked when this process runs a single thread
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
-import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -145,6 +143,9 @@ def _pages(store: Store, keyed: bool, page_size: int, worker: _Worker | None
 
 # -- the worker process -------------------------------------------------------------------
 def _context() -> Any:
+    import multiprocessing  # only when a worker is wanted
+    import threading
+
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
