@@ -79,3 +79,12 @@ def test_hostile_nesting_after_eth_account_import_is_refused_not_a_crash():
     assert "a2a:" in proc.stdout and "levels deep" in proc.stdout
     assert "red-team calls: [" in proc.stdout
     assert "eu-ai-act exit 2" in proc.stdout
+
+
+def test_a_deeply_nested_export_line_is_a_bad_file_not_a_crash(tmp_path):
+    from openmoe_bft.receipts import verify_export
+
+    path = tmp_path / "audit.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    result = verify_export(str(path), [])
+    assert not result.ok and "not JSON" in result.reason

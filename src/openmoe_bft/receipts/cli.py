@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .. import _json as safe_json
 from ..errors import InvalidInput, OpenMoEBFTError
 from .chain import AuditChain
 from .export import export_chain, tree_of, verify_export
@@ -90,7 +91,7 @@ def append(
 ) -> None:
     """Append one receipt and print it as JSON."""
     try:
-        data = json.loads(payload)
+        data = safe_json.loads(payload)
     except ValueError as exc:
         raise _bad(f"the payload is not JSON: {exc}") from None
     try:
@@ -185,7 +186,7 @@ def verify_proof(
     """Check an inclusion proof with only the public key. Exit 0 ok, 1 fails, 2 bad input."""
     keys = _pubkeys(pubkey)
     try:
-        parsed = InclusionProof.from_dict(json.loads(_read(proof, "proof")))
+        parsed = InclusionProof.from_dict(safe_json.loads(_read(proof, "proof")))
     except (ValueError, OpenMoEBFTError) as exc:
         raise _bad(f"not an inclusion proof: {exc}") from None
     result = parsed.verify(keys)

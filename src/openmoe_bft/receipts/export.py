@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .. import _json as safe_json
 from ..canonical import canonical_json
 from ..errors import InvalidInput
 from .merkle import MerkleTree
@@ -103,7 +104,7 @@ def _write(fh: IO[bytes], chain: Any, cps: list[Checkpoint], n: int) -> None:
 def _parse(raw: bytes, what: str, keys: frozenset[str], at: int | None,
            cp: int | None = None) -> dict[str, Any]:
     try:
-        obj = json.loads(raw)
+        obj = safe_json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _BadFile(at, f"{what} is not JSON ({exc})", cp) from None
     if not isinstance(obj, dict) or set(obj) != keys:
