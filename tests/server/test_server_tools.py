@@ -175,3 +175,16 @@ def test_get_receipt_resolves_ids_from_the_server_chain(state):
     assert T.get_receipt(state, a["receipt"]["receipt_id"])["seq"] == 0
     with pytest.raises(InvalidInput, match="no receipt"):
         T.get_receipt(state, "0" * 64)
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.1:9/v1",
+    {"kind": "openai", "url": "http://10.1.2.3/v1"},
+    "a2a+http://localhost:9/agent",
+    {"kind": "mcp", "url": "http://169.254.169.254/mcp", "tool": "chat"},
+])
+def test_red_team_url_targets_must_be_public_even_with_network_allowed(target):
+    state = ServerState(ServerConfig(allow_network=True))
+    with pytest.raises(NotAllowed, match="not public"):
+        T.red_team_scan(state, target)
+    state.close()

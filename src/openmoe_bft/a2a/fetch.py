@@ -73,7 +73,9 @@ def resolve_host(host: str) -> list[str]:
     return [str(info[4][0]) for info in socket.getaddrinfo(host, None)]
 
 
-def _check_public(host: str, resolve: Callable[[str], list[str]] = resolve_host) -> None:
+def check_public_host(host: str, resolve: Callable[[str], list[str]] = resolve_host) -> None:
+    """Raise :class:`CardFetchError` unless every address ``host`` resolves to is public
+    (not loopback, private, link-local, reserved, multicast or unspecified)."""
     try:
         addrs = resolve(host)
     except OSError as exc:
@@ -84,6 +86,9 @@ def _check_public(host: str, resolve: Callable[[str], list[str]] = resolve_host)
                 or addr.is_multicast or addr.is_unspecified:
             raise CardFetchError(f"{host!r} resolves to the non-public address {addr}; "
                                  "pass allow_private=True to fetch it", url=host)
+
+
+_check_public = check_public_host
 
 
 def fetch_card(

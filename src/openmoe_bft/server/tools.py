@@ -151,11 +151,32 @@ def red_team_scan(state: Any, target: Any) -> dict[str, Any]:
             text = text[len(arg) + 2:]
         raise NotAllowed(f"{text} (the operator can enable it with --allow-network / "
                          "--allow-import)", argument="target") from None
+    url = target.get("url") if isinstance(target, Mapping) else target
+    if cfg.allow_network and isinstance(url, str) and "://" in url:
+        _refuse_private(url.removeprefix("a2a+"))
     report = red_team.scan(resolved, timeout=cfg.red_team_timeout,
                            allow_network=cfg.allow_network, allow_import=cfg.allow_import)
     out = report.to_dict(attempts=False)
     out["a2a_evidence"] = red_team.to_a2a_evidence(report)
     return out
+
+
+def _refuse_private(url: str) -> None:
+    """A caller-named URL must be on the public internet: the server does not probe the
+    operator's own network for whoever holds the token (as for agent-card fetches)."""
+    from urllib.parse import urlsplit
+
+    from ..a2a.fetch import check_public_host
+
+    host = urlsplit(url).hostname
+    if not host:
+        raise InvalidInput(f"target URL {url[:200]!r} has no host", argument="target")
+    try:
+        check_public_host(host)
+    except InvalidInput as exc:
+        raise NotAllowed(f"red-team target {host!r} is not public ({exc}); scan your own "
+                         "network's agents with the `openmoe-bft red-team scan` CLI instead",
+                         argument="target") from None
 
 
 # -- receipts -----------------------------------------------------------------------------
