@@ -15,7 +15,7 @@
 gets the whole request JSON and returns ``(status, payload)``: a ``str`` payload is the
 assistant message's content, a ``dict`` is sent as the JSON body, ``bytes`` are sent
 as they are (to test clients against broken servers). Both are called on the server's
-event loop: keep them quick. ``received`` lists every request (``path``, ``headers``,
+event loop: keep them quick. ``received`` holds the latest 10,000 requests (``path``, ``headers``,
 ``json``). ``mode`` makes the server misbehave: ``"ok"``; ``"hang"`` (never answers
 until the server stops); ``"500"`` (always HTTP 500); ``"flaky"`` (every other request
 is a 503); ``"garbage"`` (HTTP 200 streaming non-JSON bytes in slow chunks);
@@ -36,6 +36,7 @@ import json
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -94,7 +95,7 @@ class FakeChatServer:
                  latency: float = 0.0, mode: str = "ok", system_prompt: str | None = None,
                  port: int = 0, reply: Callable[[Any], tuple[int, Any]] | None = None) -> None:
         self.reply = reply
-        self.received: list[dict[str, Any]] = []
+        self.received: deque[dict[str, Any]] = deque(maxlen=10_000)  # bounded: long-running serves
         if reply is not None:
             if not callable(reply):
                 raise InvalidInput("reply must be a callable(request) -> (status, payload)",
