@@ -178,6 +178,13 @@ class FakeChatServer:
                     return
                 self.requests += 1
                 n = self.requests
+                arrived = time.monotonic()
+                if self.latency:
+                    # compute the answer later inside the latency window: the requests
+                    # arriving alongside this one are read (and time-stamped) first, so this
+                    # one thread's CPU does not add to their latency -- the simulated model
+                    # serves concurrent requests side by side
+                    await asyncio.sleep(self.latency / 2)
                 line, headers, raw = req
                 try:
                     parsed: Any = json.loads(raw) if raw else None
@@ -185,23 +192,28 @@ class FakeChatServer:
                     parsed = None
                 self.received.append({"path": line.split(" ")[1] if " " in line else "",
                                       "headers": headers, "json": parsed})
-                if self.latency:
-                    await asyncio.sleep(self.latency)
-                if not line.startswith("POST "):
-                    writer.write(_response(404, b'{"error": "POST /v1/chat/completions"}'))
-                elif self.mode == "hang":
+                if self.mode == "hang" and line.startswith("POST "):
                     await self._stopping.wait()
                     return
-                elif self.mode == "500" or (self.mode == "flaky" and n % 2 == 0):
-                    status = 500 if self.mode == "500" else 503
-                    writer.write(_response(status, b'{"error": "internal error"}'))
-                elif self.mode in ("garbage", "endless"):
+                if self.mode in ("garbage", "endless") and line.startswith("POST "):
+                    await asyncio.sleep(self.latency)
                     await self._garbage(writer)
                     return
+                if not line.startswith("POST "):
+                    out = _response(404, b'{"error": "POST /v1/chat/completions"}')
+                elif self.mode == "500" or (self.mode == "flaky" and n % 2 == 0):
+                    status = 500 if self.mode == "500" else 503
+                    out = _response(status, b'{"error": "internal error"}')
                 elif parsed is None:
-                    writer.write(_response(400, b'{"error": "expected a JSON request body"}'))
+                    out = _response(400, b'{"error": "expected a JSON request body"}')
                 else:
-                    writer.write(self._answer(parsed, n))
+                    out = self._answer(parsed, n)
+                # the simulated latency runs from the request's arrival: the answer is
+                # computed inside it, as a real model's time would be
+                wait = self.latency - (time.monotonic() - arrived)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(out)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             return

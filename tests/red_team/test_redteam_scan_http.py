@@ -69,11 +69,12 @@ def test_a_partly_hardened_target_lands_only_where_it_is_weak(hardened_url):
     assert base64  # the agent keys on the word, not the module
 
 
+@pytest.mark.parametrize("transport", ["h11", "httpx"])
 @pytest.mark.parametrize("mode", ["hang", "500", "garbage", "endless"])
-def test_misbehaving_targets_neither_stall_nor_crash_the_scan(mode):
+def test_misbehaving_targets_neither_stall_nor_crash_the_scan(mode, transport):
     with FakeChatServer("vulnerable", mode=mode) as server:
         t0 = time.perf_counter()
-        rep = scan(server.url, strategies=["RT-PROMPT-SEND", "RT-CRESCENDO", "RT-BFLA"],
+        rep = scan({"url": server.url, "transport": transport}, strategies=["RT-PROMPT-SEND", "RT-CRESCENDO", "RT-BFLA"],
                    concurrency=32, timeout=0.3, retries=1, backoff=0.01)
         elapsed = time.perf_counter() - t0
     assert elapsed < 5
@@ -94,14 +95,15 @@ def test_misbehaving_targets_neither_stall_nor_crash_the_scan(mode):
     assert art15.status != "pass"  # a scan that learned nothing is no evidence
 
 
-def test_retries_recover_a_flaky_target():
+@pytest.mark.parametrize("transport", ["h11", "httpx"])
+def test_retries_recover_a_flaky_target(transport):
     with FakeChatServer("hardened", mode="flaky") as server:
+        spec = {"url": server.url, "transport": transport}
         # one worker: requests strictly alternate ok / 503, so each probe needs <= 1 retry
-        rep = scan(server.url, strategies=["RT-BFLA"], retries=2, backoff=0.001,
-                   concurrency=1)
+        rep = scan(spec, strategies=["RT-BFLA"], retries=2, backoff=0.001, concurrency=1)
         assert rep.probes_inconclusive == 0 and rep.risk_score == 1.0
         assert sum(a.retries for a in rep.attempts) >= 1
-        without = scan(server.url, strategies=["RT-BFLA"], retries=0, concurrency=1)
+        without = scan(spec, strategies=["RT-BFLA"], retries=0, concurrency=1)
         assert without.probes_inconclusive >= 1
 
 

@@ -169,13 +169,15 @@ def test_mcp_tool_target_in_process():
     assert missing.coverage == 0.0
 
 
-def test_missing_httpx_is_a_typed_error_with_the_extra(monkeypatch):
+@pytest.mark.parametrize(("helper", "transport"), [("_httpx", "httpx"), ("_h11", "h11")])
+def test_missing_http_library_is_a_typed_error_with_the_extra(monkeypatch, helper, transport):
     from openmoe_bft.errors import MissingDependency
     from openmoe_bft.red_team import targets
 
-    def no_httpx():
+    def missing():
         raise MissingDependency("pip install 'openmoe-bft[red-team]'")
 
-    monkeypatch.setattr(targets, "_httpx", no_httpx)
+    monkeypatch.setattr(targets, helper, missing)
     with pytest.raises(MissingDependency, match="red-team"):
-        scan("http://127.0.0.1:9", strategies=["RT-BFLA"], retries=0)
+        scan({"url": "http://127.0.0.1:9", "transport": transport}, strategies=["RT-BFLA"],
+             retries=0)

@@ -58,7 +58,9 @@ class RedTeamReport:
     by_severity: Mapping[str, int]
     critical_findings: list[str]
     risk_score: float
-    results: list[AttackResult]
+    # kept out of repr: a report's repr is a one-line summary (asyncio.run alone formats
+    # the finished task's result on exit, which took ~4 ms with every transcript in it)
+    results: list[AttackResult] = field(repr=False)
     inconclusive: int = 0
     probes: int = 0
     probes_landed: int = 0
