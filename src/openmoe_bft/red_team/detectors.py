@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import json
 import re
 import unicodedata
@@ -79,8 +80,11 @@ def _decodings(text: str) -> Iterable[tuple[str, str]]:
                 continue
 
 
+_normalized_canary = functools.lru_cache(maxsize=1024)(normalize)  # canaries are few, reused
+
+
 def _find_canary(canaries: Sequence[str], text: str) -> tuple[str, str] | None:
-    wanted = [(c, normalize(c)) for c in canaries if normalize(c)]
+    wanted = [(c, n) for c in canaries if (n := _normalized_canary(c))]
     for how, decoded in _decodings(text):
         flat = normalize(decoded)
         for original, norm in wanted:
