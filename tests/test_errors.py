@@ -25,3 +25,15 @@ def test_no_consensus_error_carries_settlement_and_decision():
     assert "Nothing was dispatched" in exc.diagnostics()
     with pytest.raises(RuntimeError):
         raise exc
+
+
+def test_missing_dependency_require_imports_or_names_the_extra():
+    import json
+
+    from openmoe_bft.errors import MissingDependency
+
+    assert MissingDependency.require("json", purpose="x", extra="y") is json
+    with pytest.raises(MissingDependency, match=r"a thing needs no_such_mod_xyz: pip install "
+                                                r"'openmoe-bft\[red-team\]'") as info:
+        MissingDependency.require("no_such_mod_xyz.sub", purpose="a thing", extra="red-team")
+    assert isinstance(info.value, ImportError) and info.value.__cause__ is not None

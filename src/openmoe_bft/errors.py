@@ -89,3 +89,15 @@ class SchemaVersionError(StoreError):
 
 class MissingDependency(OpenMoEBFTError, ImportError):
     """An optional extra is not installed; the message says what to ``pip install``."""
+
+    @classmethod
+    def require(cls, module: str, *, purpose: str, extra: str) -> Any:
+        """Import ``module``, or raise this error: "<purpose> need(s) <module>: pip
+        install 'openmoe-bft[<extra>]'"."""
+        import importlib
+
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            raise cls(f"{purpose} needs {module.split('.')[0]}: pip install "
+                      f"'openmoe-bft[{extra}]'") from exc

@@ -212,21 +212,13 @@ class CallableTarget:
 
 
 def _httpx() -> Any:
-    try:
-        import httpx
-    except ImportError as exc:
-        raise MissingDependency("OpenAI-compatible HTTP targets need httpx: pip install "
-                                "'openmoe-bft[red-team]'") from exc
-    return httpx
+    return MissingDependency.require("httpx", purpose="an OpenAI-compatible HTTP target",
+                                     extra="red-team")
 
 
 def _h11() -> Any:
-    try:
-        import h11
-    except ImportError as exc:
-        raise MissingDependency("OpenAI-compatible HTTP targets need h11: pip install "
-                                "'openmoe-bft[red-team]'") from exc
-    return h11
+    return MissingDependency.require("h11", purpose="an OpenAI-compatible HTTP target",
+                                     extra="red-team")
 
 
 TRANSPORTS = ("auto", "httpx", "h11")
