@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 # torch==2.13.0 is the only torch spec that installs from the local CPU wheel here.
-EXTRAS  ?= dev,torch,a2a,mcp,x402,ray
+EXTRAS  ?= dev,torch,a2a,mcp,x402,ray,red-team
 
 .PHONY: demo test test-slow bench serve lint clean
 
