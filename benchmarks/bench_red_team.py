@@ -7,8 +7,9 @@ Target (issue 7): a full default scan with concurrency C finishes within
   4-turn Crescendo probe is 4 requests, and the turns of one conversation are
   sequential by nature (each turn carries the previous answers). Bound 1.2 x calls x 50 ms / C.
 * **literal**: the 138 probes x 50 ms / C. Its floor is calls / probes = 157 / 138 =
-  1.14 x before any client cost, and at C = 32 the longest probe alone (5 turns x 50 ms)
-  is 0.25 s of a 0.259 s bound, so it cannot be met by any client.
+  1.14 x before any client cost; at C = 32 the 157 requests need at least 5 sequential
+  rounds on 32 connections (0.25 s of a 0.259 s bound), which leaves < 2 ms per round
+  trip for client, server and timer together.
 
 The scan uses ``transport="auto"`` (the lean h11 client for this ``http://`` target).
 References in the same run: the same scan over ``httpx``, and bare clients (h11 pool,
