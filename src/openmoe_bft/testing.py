@@ -158,8 +158,10 @@ class FakeChatServer:
 
     async def _garbage(self, writer: asyncio.StreamWriter) -> None:
         assert self._stopping is not None
+        # the server closes the connection after the stream: say so, or a client may
+        # reuse it and see a spurious disconnect on its next request
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+                     b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         chunks = 0
         while self.mode == "endless" or chunks < 5:
             junk = os.urandom(64).hex().encode() + b"\xff\xfe{{"
