@@ -81,6 +81,13 @@ def _completion(n: int, req: Any, msg: Mapping[str, Any]) -> dict[str, Any]:
                          "finish_reason": "tool_calls" if msg.get("tool_calls") else "stop"}]}
 
 
+async def _sleep_until(deadline: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``deadline`` (not at all if it has)."""
+    wait = deadline - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
 def _response(status: int, body: bytes) -> bytes:
     return (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -194,14 +201,15 @@ class FakeChatServer:
                     parsed = None
                 self.received.append({"path": line.split(" ")[1] if " " in line else "",
                                       "headers": headers, "json": parsed})
-                if self.mode == "hang" and line.startswith("POST "):
+                post = line.startswith("POST ")
+                if post and self.mode == "hang":
                     await self._stopping.wait()
                     return
-                if self.mode in ("garbage", "endless") and line.startswith("POST "):
-                    await asyncio.sleep(self.latency)
+                if post and self.mode in ("garbage", "endless"):
+                    await _sleep_until(arrived + self.latency)
                     await self._garbage(writer)
                     return
-                if not line.startswith("POST "):
+                if not post:
                     out = _response(404, b'{"error": "POST /v1/chat/completions"}')
                 elif self.mode == "500" or (self.mode == "flaky" and n % 2 == 0):
                     status = 500 if self.mode == "500" else 503
@@ -212,9 +220,7 @@ class FakeChatServer:
                     out = self._answer(parsed, n)
                 # the simulated latency runs from the request's arrival: the answer is
                 # computed inside it, as a real model's time would be
-                wait = self.latency - (time.monotonic() - arrived)
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                await _sleep_until(arrived + self.latency)
                 writer.write(out)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):

@@ -48,12 +48,7 @@ class FetchedCard:
 
 
 def _httpx() -> Any:
-    try:
-        import httpx
-    except ImportError as exc:
-        raise MissingDependency("fetching a card by URL needs httpx, in the [a2a] extra: "
-                                "pip install 'openmoe-bft[a2a]'") from exc
-    return httpx
+    return MissingDependency.require("httpx", purpose="fetching a card by URL", extra="a2a")
 
 
 def _candidates(url: str) -> list[str]:

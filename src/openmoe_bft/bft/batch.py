@@ -46,8 +46,27 @@ __all__ = ["BatchSettlement", "settle_batch"]
 _ONE = np.uint64(1)
 
 
+class DispatchCounts:
+    """``num_tokens`` / ``num_dispatched`` / ``num_withheld`` of a result with a boolean
+    ``dispatched [tokens]`` array (mixed into the batch result dataclasses)."""
+
+    dispatched: np.ndarray
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.dispatched.shape[0])
+
+    @property
+    def num_dispatched(self) -> int:
+        return int(np.count_nonzero(self.dispatched))
+
+    @property
+    def num_withheld(self) -> int:
+        return self.num_tokens - self.num_dispatched
+
+
 @dataclass(frozen=True)
-class BatchSettlement:
+class BatchSettlement(DispatchCounts):
     """Outcome of :func:`settle_batch`.
 
     ``expert_ids[t]``: token ``t``'s agreed expert set, ascending (``-1`` where not
@@ -71,18 +90,6 @@ class BatchSettlement:
     k: int
     num_experts: int
     replica_ids: tuple[str, ...] = field(default=())
-
-    @property
-    def num_tokens(self) -> int:
-        return int(self.dispatched.shape[0])
-
-    @property
-    def num_dispatched(self) -> int:
-        return int(np.count_nonzero(self.dispatched))
-
-    @property
-    def num_withheld(self) -> int:
-        return self.num_tokens - self.num_dispatched
 
     @property
     def flagged_replicas(self) -> tuple[str, ...]:

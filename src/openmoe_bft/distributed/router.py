@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .._arrays import check_positive_int
-from ..bft.batch import BatchSettlement, settle_batch
+from ..bft.batch import BatchSettlement, DispatchCounts, settle_batch
 from ..errors import InvalidInput, InvalidType
 from .backend import ReplicaBackend, check_deadline
 from .proposals import EquivocationProof, SignedProposal, verify_proposal
@@ -57,7 +57,7 @@ def decisions_digest(expert_ids: np.ndarray, dispatched: np.ndarray) -> str:
 
 
 @dataclass(frozen=True)
-class BatchRound:
+class BatchRound(DispatchCounts):
     """One settled round of one batch.
 
     ``expert_ids [tokens, k]`` / ``dispatched [tokens]``: the batch's decisions so far
@@ -83,18 +83,6 @@ class BatchRound:
     conflicts: int
     receipt: Any = field(default=None, repr=False)
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def num_tokens(self) -> int:
-        return int(self.dispatched.shape[0])
-
-    @property
-    def num_dispatched(self) -> int:
-        return int(np.count_nonzero(self.dispatched))
-
-    @property
-    def num_withheld(self) -> int:
-        return self.num_tokens - self.num_dispatched
 
     @property
     def voters(self) -> tuple[str, ...]:

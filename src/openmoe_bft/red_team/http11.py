@@ -1,4 +1,5 @@
-"""A lean keep-alive HTTP/1.1 client for plain-``http://`` chat endpoints: asyncio streams + h11.
+"""A lean keep-alive HTTP/1.1 client for plain-``http://`` chat endpoints: an asyncio
+Protocol + h11.
 
 Why it exists: a scan at concurrency 32 against a fast local model server (vLLM, Ollama,
 llama.cpp, our loopback test targets) is bound by the scanner's own CPU per request.
@@ -24,9 +25,12 @@ import asyncio
 from collections.abc import AsyncGenerator, Mapping
 from urllib.parse import urlsplit
 
+import h11  # this module is imported only once h11 is known to be there (targets._h11)
+
 from ..errors import InvalidInput
 
 __all__ = ["H11Pool", "ResponseTooLarge"]
+
 
 class ResponseTooLarge(Exception):
     """The response body passed the pool's ``max_body`` bytes."""
@@ -42,8 +46,6 @@ class _Conn(asyncio.Protocol):
     request, no stream-reader wake-ups per chunk."""
 
     def __init__(self, max_body: int) -> None:
-        import h11
-
         self.h = h11.Connection(h11.CLIENT)
         self.max_body = max_body
         self.transport: asyncio.Transport | None = None
@@ -93,8 +95,6 @@ class _Conn(asyncio.Protocol):
         self.transport.write(request)
 
     def _feed(self, data: bytes) -> None:
-        import h11
-
         waiter = self._waiter
         assert waiter is not None
         h = self.h
@@ -125,8 +125,6 @@ class _Conn(asyncio.Protocol):
 
     def finish(self, clean: bool) -> bool:
         """End the exchange; True when the connection can serve another request."""
-        import h11
-
         self._waiter = None
         h = self.h
         if (clean and self.usable() and h.our_state is h11.DONE and h.their_state is h11.DONE
@@ -141,6 +139,14 @@ class _Conn(asyncio.Protocol):
             self.transport.close()
 
 
+def _close_all(idle: list[_Conn]) -> list[_Conn]:
+    """Empty ``idle`` (in place) and close its connections; returns them."""
+    conns, idle[:] = list(idle), []
+    for conn in conns:
+        conn.finish(False)
+    return conns
+
+
 class H11Pool:
     """Keep-alive HTTP/1.1 connections to the origin of ``url`` (``http://`` only).
 
@@ -153,8 +159,6 @@ class H11Pool:
     def __init__(self, url: str, *, headers: Mapping[str, str] | None = None,
                  max_connections: int = 32, max_body: int = 1 << 20,
                  content_type: str = "application/json") -> None:
-        import h11  # noqa: F401 - fail here, not on the first request
-
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
             raise InvalidInput(f"H11Pool speaks plain http:// only, got {url!r}; use httpx for "
@@ -193,9 +197,7 @@ class H11Pool:
         try:
             yield
         finally:
-            conns, idle[:] = list(idle), []
-            for conn in conns:
-                conn.finish(False)
+            _close_all(idle)
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
         """POST ``body``; ``(status, response body)``."""
@@ -219,8 +221,6 @@ class H11Pool:
                                       "answering") from None
 
     async def _exchange(self, conn: _Conn, body: bytes) -> tuple[int, bytes]:
-        import h11
-
         h = conn.h
         headers = [*self._headers, ("Content-Type", self._content_type),
                    ("Content-Length", str(len(body)))]
@@ -241,10 +241,7 @@ class H11Pool:
         """Close the idle connections (connections in use close when their call ends)."""
         if self._loop is not asyncio.get_running_loop():
             return  # nothing of this loop's; another loop's close when that loop shuts down
-        idle = list(self._idle)
-        self._idle.clear()
-        for conn in idle:
-            conn.finish(False)
+        idle = _close_all(self._idle)
         for _ in range(2):  # let connection_lost run, so no socket outlives the call
             if all(c.lost for c in idle):
                 break
